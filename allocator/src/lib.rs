@@ -1,0 +1,2 @@
+//! Meteor's allocator runtime (being written).
+#![no_std]

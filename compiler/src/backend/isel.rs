@@ -1,0 +1,5 @@
+//! Back-end pass: isel (not written yet).
+
+use crate::compilation::Compilation;
+
+pub fn run(_c: &mut Compilation) {}

@@ -1,0 +1,66 @@
+//! `Compilation`: everything one compilation owns, threaded through the passes.
+
+use crate::backend::BackState;
+use crate::diag::Diagnostics;
+use crate::front::FrontState;
+use crate::ir;
+use crate::source::SourceFiles;
+use meteor_linker::{ObjectModule, Target};
+
+/// Which intermediate forms to print to standard output after their pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrintFlags {
+    pub ast: bool,
+    pub ir: bool,
+    pub lir: bool,
+    pub asm: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub target: Target,
+    /// Compiling for in-process execution: `#version(jit)` holds, output goes through host
+    /// symbols, and the entry function returns `main`'s exit code instead of exiting.
+    pub jit: bool,
+    pub print: PrintFlags,
+}
+
+impl Options {
+    pub fn new(target: Target, jit: bool) -> Self {
+        Options { target, jit, print: PrintFlags::default() }
+    }
+}
+
+/// The state of one compilation. Each pass reads what earlier passes produced and fills
+/// in its own part; a pass that reports an error stops the pipeline after it.
+pub struct Compilation {
+    pub options: Options,
+    pub sources: SourceFiles,
+    pub diags: Diagnostics,
+    /// Tokens, AST, scopes and types (owned by `front`).
+    pub front: FrontState,
+    /// The SSA IR, produced by `front::irgen`.
+    pub ir: ir::Module,
+    /// Machine-level function bodies (owned by `backend`).
+    pub back: BackState,
+    /// The result: code, data, symbols and relocations for the linker.
+    pub object: ObjectModule,
+    /// Text printed by `--print-*` flags, in pass order.
+    pub printed: String,
+}
+
+impl Compilation {
+    pub fn new(options: Options, sources: SourceFiles) -> Self {
+        let target = options.target;
+        Compilation {
+            options,
+            sources,
+            diags: Diagnostics::default(),
+            front: FrontState::default(),
+            ir: ir::Module::new(target),
+            back: BackState::default(),
+            object: ObjectModule::new("<meteor>"),
+            printed: String::new(),
+        }
+    }
+}

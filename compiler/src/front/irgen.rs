@@ -1,0 +1,5 @@
+//! Front-end pass: irgen (not written yet).
+
+use crate::compilation::Compilation;
+
+pub fn run(_c: &mut Compilation) {}
