@@ -33,6 +33,12 @@ impl Target {
     }
 }
 
+impl Default for Target {
+    fn default() -> Self {
+        Target::host()
+    }
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
