@@ -107,7 +107,11 @@ pub enum SymbolKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SymbolDef {
     /// Defined at `offset` inside `section`.
-    Defined { section: SectionId, offset: u64, size: u64 },
+    Defined {
+        section: SectionId,
+        offset: u64,
+        size: u64,
+    },
     /// Absolute value, not relocated.
     Absolute(u64),
     /// Not defined here: another module, an archive member, or the JIT host defines it.
@@ -138,11 +142,20 @@ pub struct ObjectModule {
 
 impl ObjectModule {
     pub fn new(name: impl Into<String>) -> Self {
-        ObjectModule { name: name.into(), sections: Vec::new(), symbols: Vec::new() }
+        ObjectModule {
+            name: name.into(),
+            sections: Vec::new(),
+            symbols: Vec::new(),
+        }
     }
 
     /// Adds an empty section and returns its id.
-    pub fn add_section(&mut self, name: impl Into<String>, kind: SectionKind, align: u64) -> SectionId {
+    pub fn add_section(
+        &mut self,
+        name: impl Into<String>,
+        kind: SectionKind,
+        align: u64,
+    ) -> SectionId {
         let id = SectionId(self.sections.len() as u32);
         self.sections.push(Section {
             name: name.into(),
@@ -161,7 +174,8 @@ impl ObjectModule {
         debug_assert!(s.kind != SectionKind::Bss);
         let align = align.max(1);
         while s.data.len() as u64 % align != 0 {
-            s.data.push(if s.kind == SectionKind::Text { 0xCC } else { 0 });
+            s.data
+                .push(if s.kind == SectionKind::Text { 0xCC } else { 0 });
         }
         s.align = s.align.max(align);
         let offset = s.data.len() as u64;
@@ -189,7 +203,11 @@ impl ObjectModule {
 
     /// Returns the id of the symbol named `name`, adding an undefined global one if absent.
     pub fn symbol_or_undefined(&mut self, name: &str, kind: SymbolKind) -> SymbolId {
-        if let Some(i) = self.symbols.iter().position(|s| s.name == name && s.binding != Binding::Local) {
+        if let Some(i) = self
+            .symbols
+            .iter()
+            .position(|s| s.name == name && s.binding != Binding::Local)
+        {
             return SymbolId(i as u32);
         }
         self.add_symbol(Symbol {
