@@ -1,13 +1,61 @@
 //! The x86-64 back end: SSA IR → ABI lowering → LIR → liveness → linear scan →
 //! stack layout → machine code in an `ObjectModule`.
+//!
+//! Code map:
+//! - [`abi`]: calling conventions (System V, Win64, Linux syscalls).
+//! - [`lower`] (pass): picks the convention, computes every function's argument locations.
+//! - [`lir`]: machine instructions over virtual/physical registers, printing.
+//! - [`isel`] (pass): IR → LIR; phis become parallel moves on (split) edges.
+//! - [`liveness`] (pass): one live interval per virtual register over the block layout,
+//!   and the ranges where each physical register is fixed.
+//! - [`regalloc`] (pass): linear scan (Poletto & Sarkar) with fixed-register constraints
+//!   and spilling; rewrites virtual registers to physical ones or spill slots.
+//! - [`stack`] (pass): frame layout, callee-saved registers, alignment.
+//! - [`asm`]: the instruction encoder. [`encode`] (pass): LIR → bytes, symbols and
+//!   relocations in `c.object`. [`disasm`]: `--print-asm` through iced-x86.
+//!
+//! Boundaries: reads `c.ir` (verified IR) only; owns `c.back`; writes `c.object`.
+//! Unsupported input is a diagnostic, never a panic.
 
+pub mod abi;
+pub mod asm;
+pub mod disasm;
 pub mod encode;
 pub mod isel;
+pub mod lir;
 pub mod liveness;
 pub mod lower;
 pub mod regalloc;
 pub mod stack;
 
+#[cfg(test)]
+mod tests;
+
+use lir::{Conv, MFunc};
+
 /// Everything the back-end passes produce for later passes.
-#[derive(Default)]
-pub struct BackState {}
+pub struct BackState {
+    /// Calling convention of the target (lower).
+    pub conv: Conv,
+    /// How each function (by `FuncId`) is called (lower).
+    pub abi: Vec<abi::FuncAbi>,
+    /// LIR of each defined function, by `FuncId` (isel; rewritten by regalloc, framed by
+    /// stack).
+    pub funcs: Vec<Option<MFunc>>,
+    /// Live intervals of each function, by `FuncId` (liveness; consumed by regalloc).
+    pub live: Vec<Option<liveness::Liveness>>,
+    /// Code range of each encoded function in `.text`: (function, start, end) (encode).
+    pub code_ranges: Vec<(crate::ir::FuncId, u64, u64)>,
+}
+
+impl Default for BackState {
+    fn default() -> Self {
+        BackState {
+            conv: Conv::SysV,
+            abi: Vec::new(),
+            funcs: Vec::new(),
+            live: Vec::new(),
+            code_ranges: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! The x86-64 instruction encoder: legacy prefixes, REX, opcode, ModRM, SIB, displacement
+//! and immediate bytes for the instruction forms the back end emits.
+//!
+//! Registers are hardware numbers 0..16 (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15).
+//! Operand sizes are 1, 2, 4 or 8 bytes. Byte registers 4..7 are spl/bpl/sil/dil (an empty
+//! REX prefix is added), never ah/ch/dh/bh.
+
+use super::lir::{AluOp, Cond, ShiftOp, UnaryOp};
+use crate::ir::SymbolRef;
+use meteor_linker::RelocKind;
+
+/// What a relocation of the encoded code refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelocTarget {
+    Symbol(SymbolRef),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AsmReloc {
+    /// Offset of the patched field in `Asm::buf`.
+    pub offset: u32,
+    pub target: SymbolRef,
+    pub kind: RelocKind,
+    pub addend: i64,
+}
+
+/// A register-or-memory operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rm {
+    Reg(u8),
+    /// `[base + disp]`.
+    Mem {
+        base: u8,
+        disp: i32,
+    },
+    /// `[rip + symbol + disp]`: a `PcRel32` relocation, or `GotPcRel32` (the address of the
+    /// symbol's GOT/import slot) when `got`.
+    Rip {
+        sym: SymbolRef,
+        disp: i32,
+        got: bool,
+    },
+}
+
+#[derive(Default)]
+pub struct Asm {
+    pub buf: Vec<u8>,
+    pub relocs: Vec<AsmReloc>,
+}
+
+fn fits_i8(v: i64) -> bool {
+    v == v as i8 as i64
+}
+
+fn fits_i32(v: i64) -> bool {
+    v == v as i32 as i64
+}
+
+fn is_byte_rex(r: u8) -> bool {
+    (4..8).contains(&r)
+}
+
+impl Asm {
+    pub fn new() -> Self {
+        Asm::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.buf.push(b);
+    }
+
+    fn imm(&mut self, v: i64, len: u32) {
+        self.buf.extend_from_slice(&v.to_le_bytes()[..len as usize]);
+    }
+
+    /// Emits prefixes, REX, `opc`, ModRM (+SIB, displacement) for `reg` (a register or a
+    /// `/digit`) and `rm`. `reg_byte`/`rm_byte` say whether that operand is a byte
+    /// register (which needs a REX prefix for numbers 4..7). `imm_len` is the length of the
+    /// immediate the caller appends afterwards (for rip-relative addends).
+    #[allow(clippy::too_many_arguments)]
+    fn enc(
+        &mut self,
+        p66: bool,
+        w: bool,
+        opc: &[u8],
+        reg: u8,
+        reg_byte: bool,
+        rm: Rm,
+        rm_byte: bool,
+        imm_len: u32,
+    ) {
+        if p66 {
+            self.byte(0x66);
+        }
+        let (b, x_force) = match rm {
+            Rm::Reg(r) => (r >> 3 & 1, rm_byte && is_byte_rex(r)),
+            Rm::Mem { base, .. } => (base >> 3 & 1, false),
+            Rm::Rip { .. } => (0, false),
+        };
+        let rex = 0x40 | (w as u8) << 3 | (reg >> 3 & 1) << 2 | b;
+        if rex != 0x40 || x_force || (reg_byte && is_byte_rex(reg)) {
+            self.byte(rex);
+        }
+        self.buf.extend_from_slice(opc);
+        let reg3 = (reg & 7) << 3;
+        match rm {
+            Rm::Reg(r) => self.byte(0xC0 | reg3 | (r & 7)),
+            Rm::Mem { base, disp } => {
+                let low = base & 7;
+                let (md, disp_len) = if disp == 0 && low != 5 {
+                    (0x00, 0)
+                } else if fits_i8(disp as i64) {
+                    (0x40, 1)
+                } else {
+                    (0x80, 4)
+                };
+                if low == 4 {
+                    self.byte(md | reg3 | 4);
+                    self.byte(0x24);
+                } else {
+                    self.byte(md | reg3 | low);
+                }
+                self.imm(disp as i64, disp_len);
+            }
+            Rm::Rip { sym, disp, got } => {
+                self.byte(reg3 | 5);
+                let offset = self.buf.len() as u32;
+                self.imm(0, 4);
+                self.relocs.push(AsmReloc {
+                    offset,
+                    target: sym,
+                    kind: if got {
+                        RelocKind::GotPcRel32
+                    } else {
+                        RelocKind::PcRel32
+                    },
+                    addend: disp as i64 - 4 - imm_len as i64,
+                });
+            }
+        }
+    }
+
+    /// `mov r/m, r`.
+    pub fn mov_rm_r(&mut self, size: u8, rm: Rm, r: u8) {
+        let opc = if size == 1 { 0x88 } else { 0x89 };
+        self.enc(size == 2, size == 8, &[opc], r, size == 1, rm, size == 1, 0);
+    }
+
+    /// `mov r, r/m`.
+    pub fn mov_r_rm(&mut self, size: u8, r: u8, rm: Rm) {
+        let opc = if size == 1 { 0x8A } else { 0x8B };
+        self.enc(size == 2, size == 8, &[opc], r, size == 1, rm, size == 1, 0);
+    }
+
+    /// Loads a constant into a register, choosing the shortest form. Sizes 1, 2 and 4 write
+    /// the low 32 bits (the register's upper half is zeroed). Does not touch the flags.
+    pub fn mov_r_imm(&mut self, size: u8, r: u8, imm: i64) {
+        if size <= 4 || (imm as u64) <= u32::MAX as u64 {
+            // mov r32, imm32 (B8+r)
+            self.enc_plus_r(false, 0xB8, r);
+            self.imm(imm, 4);
+        } else if fits_i32(imm) {
+            // mov r/m64, simm32
+            self.enc(false, true, &[0xC7], 0, false, Rm::Reg(r), false, 4);
+            self.imm(imm, 4);
+        } else {
+            self.enc_plus_r(true, 0xB8, r);
+            self.imm(imm, 8);
+        }
+    }
+
+    /// `opc + r` with optional REX.W (mov imm, push, pop).
+    fn enc_plus_r(&mut self, w: bool, opc: u8, r: u8) {
+        let rex = 0x40 | (w as u8) << 3 | (r >> 3);
+        if rex != 0x40 {
+            self.byte(rex);
+        }
+        self.byte(opc + (r & 7));
+    }
+
+    /// `mov r/m, imm` (imm8/16/32; 64-bit stores sign-extend the imm32).
+    pub fn mov_rm_imm(&mut self, size: u8, rm: Rm, imm: i32) {
+        let (opc, len) = match size {
+            1 => (0xC6, 1),
+            2 => (0xC7, 2),
+            _ => (0xC7, 4),
+        };
+        self.enc(size == 2, size == 8, &[opc], 0, false, rm, size == 1, len);
+        self.imm(imm as i64, len);
+    }
+
+    /// `op r/m, r`.
+    pub fn alu_rm_r(&mut self, op: AluOp, size: u8, rm: Rm, r: u8) {
+        let opc = (op as u8) * 8 + if size == 1 { 0 } else { 1 };
+        self.enc(size == 2, size == 8, &[opc], r, size == 1, rm, size == 1, 0);
+    }
+
+    /// `op r, r/m`.
+    pub fn alu_r_rm(&mut self, op: AluOp, size: u8, r: u8, rm: Rm) {
+        let opc = (op as u8) * 8 + if size == 1 { 2 } else { 3 };
+        self.enc(size == 2, size == 8, &[opc], r, size == 1, rm, size == 1, 0);
+    }
+
+    /// `op r/m, imm`.
+    pub fn alu_rm_imm(&mut self, op: AluOp, size: u8, rm: Rm, imm: i32) {
+        if size == 1 {
+            self.enc(false, false, &[0x80], op as u8, false, rm, true, 1);
+            self.imm(imm as i64, 1);
+        } else if fits_i8(imm as i64) {
+            self.enc(size == 2, size == 8, &[0x83], op as u8, false, rm, false, 1);
+            self.imm(imm as i64, 1);
+        } else {
+            let len = if size == 2 { 2 } else { 4 };
+            self.enc(
+                size == 2,
+                size == 8,
+                &[0x81],
+                op as u8,
+                false,
+                rm,
+                false,
+                len,
+            );
+            self.imm(imm as i64, len);
+        }
+    }
+
+    /// `test r/m, r`.
+    pub fn test_rm_r(&mut self, size: u8, rm: Rm, r: u8) {
+        let opc = if size == 1 { 0x84 } else { 0x85 };
+        self.enc(size == 2, size == 8, &[opc], r, size == 1, rm, size == 1, 0);
+    }
+
+    /// `imul r, r/m` (sizes 2, 4, 8).
+    pub fn imul_r_rm(&mut self, size: u8, r: u8, rm: Rm) {
+        self.enc(size == 2, size == 8, &[0x0F, 0xAF], r, false, rm, false, 0);
+    }
+
+    /// `imul r, r/m, imm` (sizes 2, 4, 8).
+    pub fn imul_r_rm_imm(&mut self, size: u8, r: u8, rm: Rm, imm: i32) {
+        if fits_i8(imm as i64) {
+            self.enc(size == 2, size == 8, &[0x6B], r, false, rm, false, 1);
+            self.imm(imm as i64, 1);
+        } else {
+            let len = if size == 2 { 2 } else { 4 };
+            self.enc(size == 2, size == 8, &[0x69], r, false, rm, false, len);
+            self.imm(imm as i64, len);
+        }
+    }
+
+    /// `shl/shr/sar r/m, cl`.
+    pub fn shift_rm_cl(&mut self, op: ShiftOp, size: u8, rm: Rm) {
+        let opc = if size == 1 { 0xD2 } else { 0xD3 };
+        self.enc(
+            size == 2,
+            size == 8,
+            &[opc],
+            op as u8,
+            false,
+            rm,
+            size == 1,
+            0,
+        );
+    }
+
+    /// `shl/shr/sar r/m, imm8`.
+    pub fn shift_rm_imm(&mut self, op: ShiftOp, size: u8, rm: Rm, imm: u8) {
+        if imm == 1 {
+            let opc = if size == 1 { 0xD0 } else { 0xD1 };
+            self.enc(
+                size == 2,
+                size == 8,
+                &[opc],
+                op as u8,
+                false,
+                rm,
+                size == 1,
+                0,
+            );
+        } else {
+            let opc = if size == 1 { 0xC0 } else { 0xC1 };
+            self.enc(
+                size == 2,
+                size == 8,
+                &[opc],
+                op as u8,
+                false,
+                rm,
+                size == 1,
+                1,
+            );
+            self.byte(imm);
+        }
+    }
+
+    /// `neg`/`not r/m`.
+    pub fn unary_rm(&mut self, op: UnaryOp, size: u8, rm: Rm) {
+        let opc = if size == 1 { 0xF6 } else { 0xF7 };
+        self.enc(
+            size == 2,
+            size == 8,
+            &[opc],
+            op as u8,
+            false,
+            rm,
+            size == 1,
+            0,
+        );
+    }
+
+    /// `div`/`idiv r/m`.
+    pub fn div_rm(&mut self, signed: bool, size: u8, rm: Rm) {
+        let opc = if size == 1 { 0xF6 } else { 0xF7 };
+        self.enc(
+            size == 2,
+            size == 8,
+            &[opc],
+            if signed { 7 } else { 6 },
+            false,
+            rm,
+            size == 1,
+            0,
+        );
+    }
+
+    /// `cbw`/`cwd`/`cdq`/`cqo`: for size 1 `cbw` (al → ax), otherwise rax → rdx:rax.
+    pub fn sign_extend_rax(&mut self, size: u8) {
+        match size {
+            1 => self.buf.extend_from_slice(&[0x66, 0x98]),
+            2 => self.buf.extend_from_slice(&[0x66, 0x99]),
+            4 => self.byte(0x99),
+            _ => self.buf.extend_from_slice(&[0x48, 0x99]),
+        }
+    }
+
+    /// `movzx r32/r64, r/m8` or `r/m16` (`from` = 1 or 2).
+    pub fn movzx(&mut self, to: u8, r: u8, from: u8, rm: Rm) {
+        let opc = if from == 1 { 0xB6 } else { 0xB7 };
+        self.enc(false, to == 8, &[0x0F, opc], r, false, rm, from == 1, 0);
+    }
+
+    /// `movsx r32/r64, r/m8|r/m16` or `movsxd r64, r/m32`.
+    pub fn movsx(&mut self, to: u8, r: u8, from: u8, rm: Rm) {
+        match from {
+            1 => self.enc(to == 2, to == 8, &[0x0F, 0xBE], r, false, rm, true, 0),
+            2 => self.enc(false, to == 8, &[0x0F, 0xBF], r, false, rm, false, 0),
+            _ => self.enc(false, true, &[0x63], r, false, rm, false, 0),
+        }
+    }
+
+    /// `setcc r/m8`.
+    pub fn setcc(&mut self, cc: Cond, rm: Rm) {
+        self.enc(
+            false,
+            false,
+            &[0x0F, 0x90 + cc as u8],
+            0,
+            false,
+            rm,
+            true,
+            0,
+        );
+    }
+
+    /// `lea r64, m`.
+    pub fn lea(&mut self, r: u8, rm: Rm) {
+        debug_assert!(!matches!(rm, Rm::Reg(_)));
+        self.enc(false, true, &[0x8D], r, false, rm, false, 0);
+    }
+
+    pub fn push(&mut self, r: u8) {
+        self.enc_plus_r(false, 0x50, r);
+    }
+
+    pub fn pop(&mut self, r: u8) {
+        self.enc_plus_r(false, 0x58, r);
+    }
+
+    /// `call rel32` to a symbol (`Branch32`, addend -4).
+    pub fn call_sym(&mut self, sym: SymbolRef) {
+        self.byte(0xE8);
+        let offset = self.buf.len() as u32;
+        self.imm(0, 4);
+        self.relocs.push(AsmReloc {
+            offset,
+            target: sym,
+            kind: RelocKind::Branch32,
+            addend: -4,
+        });
+    }
+
+    /// `call r/m64`.
+    pub fn call_rm(&mut self, rm: Rm) {
+        self.enc(false, false, &[0xFF], 2, false, rm, false, 0);
+    }
+
+    /// `jmp rel32`; returns the offset of the rel32 field.
+    pub fn jmp32(&mut self, rel: i32) -> usize {
+        self.byte(0xE9);
+        let at = self.buf.len();
+        self.imm(rel as i64, 4);
+        at
+    }
+
+    /// `jcc rel32`; returns the offset of the rel32 field.
+    pub fn jcc32(&mut self, cc: Cond, rel: i32) -> usize {
+        self.buf.extend_from_slice(&[0x0F, 0x80 + cc as u8]);
+        let at = self.buf.len();
+        self.imm(rel as i64, 4);
+        at
+    }
+
+    /// `jmp rel8`; returns the offset of the rel8 field.
+    pub fn jmp8(&mut self, rel: i8) -> usize {
+        self.byte(0xEB);
+        let at = self.buf.len();
+        self.byte(rel as u8);
+        at
+    }
+
+    /// `jcc rel8`; returns the offset of the rel8 field.
+    pub fn jcc8(&mut self, cc: Cond, rel: i8) -> usize {
+        self.byte(0x70 + cc as u8);
+        let at = self.buf.len();
+        self.byte(rel as u8);
+        at
+    }
+
+    pub fn ret(&mut self) {
+        self.byte(0xC3);
+    }
+
+    pub fn ud2(&mut self) {
+        self.buf.extend_from_slice(&[0x0F, 0x0B]);
+    }
+
+    pub fn syscall(&mut self) {
+        self.buf.extend_from_slice(&[0x0F, 0x05]);
+    }
+
+    /// `xor r32, r32` (zeroes the register; destroys the flags).
+    pub fn zero(&mut self, r: u8) {
+        self.alu_rm_r(AluOp::Xor, 4, Rm::Reg(r), r);
+    }
+}

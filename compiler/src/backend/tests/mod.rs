@@ -1,0 +1,3 @@
+//! Back-end tests.
+
+mod encoder;
