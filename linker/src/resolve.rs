@@ -126,6 +126,19 @@ pub(crate) fn resolve(
         return Err(e);
     }
 
+    // Import declarations act for every module: an undefined reference to `ExitProcess` in
+    // one module binds to `ExitProcess` imported from kernel32 declared in another.
+    let mut imports: HashMap<&str, &String> = HashMap::new();
+    for module in modules {
+        for sym in &module.symbols {
+            if let SymbolDef::Import { library } = &sym.def
+                && sym.binding != Binding::Local
+            {
+                imports.entry(sym.name.as_str()).or_insert(library);
+            }
+        }
+    }
+
     let mut res = Resolution {
         defs: modules
             .iter()
@@ -152,7 +165,11 @@ pub(crate) fn resolve(
                 };
                 let def = if let Some(d) = from_globals.or_else(|| defined(m, &sym.def)) {
                     d
-                } else if let SymbolDef::Import { library } = &sym.def {
+                } else if let Some(library) = match &sym.def {
+                    SymbolDef::Import { library } => Some(library),
+                    _ if sym.binding == Binding::Local => None,
+                    _ => imports.get(sym.name.as_str()).copied(),
+                } {
                     Def::External(external(
                         &mut res,
                         &mut ext_by_name,
