@@ -1,1 +1,49 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's automation, driving cargo and the built binaries
+//! as processes (it links none of the workspace's packages).
+//!
+//! One module per command; `main` only dispatches. Commands:
+//! - `test`: formatting, clippy, the workspace's tests (including the HAR corpus),
+//!   actionlint on the CI workflows, then a one-line summary.
+//! - `dist`: the release bundle in `target/dist/`, unpacked again and smoke-tested.
+
+mod dist;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  test    cargo fmt --check, clippy -D warnings, cargo test --workspace (with the corpus),
+          actionlint on .github/workflows; ends with `summary: N passed, N failed, N skipped`
+  dist    build release binaries and write target/dist/meteor-<version>-<target>.tar.gz
+          (.zip on Windows), then unpack and smoke-test it";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match command.as_str() {
+        "test" => test::run(rest),
+        "dist" => dist::run(rest),
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {command}: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
