@@ -1,4 +1,170 @@
-fn main() {
-    eprintln!("meteor-ld: error: not built yet");
-    std::process::exit(1);
+//! `meteor-ld`: the command-line linker, following the conventions of `ld`/`lld`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use meteor_linker::{LinkOptions, ObjectModule, Target, input, link};
+
+const USAGE: &str = "\
+Usage: meteor-ld [options] files... -o OUTPUT
+
+Links ELF x86-64 relocatable objects (.o) into an executable.
+
+Options:
+  -o FILE, --output FILE     write the executable to FILE (default: a.out, a.exe on windows-x64)
+  -e SYM, --entry SYM        entry symbol (default: _start on linux-x64, mainCRTStartup on windows-x64)
+  --target TARGET            linux-x64 (default; static ELF64) or windows-x64 (PE32+)
+  -static                    produce a static executable (the only kind supported yet)
+  -L DIR                     add DIR to the library search path
+  -v, --version              print the version and exit
+  -h, --help                 print this help and exit
+";
+
+struct Args {
+    inputs: Vec<PathBuf>,
+    output: Option<PathBuf>,
+    entry: Option<String>,
+    target: Target,
+}
+
+enum Parsed {
+    Link(Args),
+    Exit,
+}
+
+/// Value of an option given as `-o X`, `--output X`, `-output X`, `--output=X`, and when
+/// `joined` also `-oX`.
+fn value(
+    arg: &str,
+    rest: &mut impl Iterator<Item = String>,
+    short: &str,
+    long: &str,
+    joined: bool,
+) -> Result<Option<String>, String> {
+    if arg == short || arg == long || (long.len() > 2 && arg == &long[1..]) {
+        return rest
+            .next()
+            .map(Some)
+            .ok_or_else(|| format!("option `{arg}` needs a value"));
+    }
+    if let Some(v) = arg.strip_prefix(long).and_then(|v| v.strip_prefix('=')) {
+        return Ok(Some(v.to_string()));
+    }
+    if joined
+        && !short.is_empty()
+        && arg.len() > short.len()
+        && arg.starts_with(short)
+        && !arg.starts_with("--")
+    {
+        return Ok(Some(arg[short.len()..].to_string()));
+    }
+    Ok(None)
+}
+
+fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
+    let mut out = Args {
+        inputs: Vec::new(),
+        output: None,
+        entry: None,
+        target: Target::LinuxX64,
+    };
+    let mut it = args.into_iter();
+    let mut only_files = false;
+    while let Some(arg) = it.next() {
+        if only_files || !arg.starts_with('-') || arg == "-" {
+            out.inputs.push(PathBuf::from(arg));
+            continue;
+        }
+        match arg.as_str() {
+            "--" => only_files = true,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(Parsed::Exit);
+            }
+            "-v" | "-V" | "--version" => {
+                println!(
+                    "meteor-ld {} (compatible with GNU linkers)",
+                    env!("CARGO_PKG_VERSION")
+                );
+                return Ok(Parsed::Exit);
+            }
+            "-static" | "--static" | "-Bstatic" => {}
+            _ => {
+                if let Some(v) = value(&arg, &mut it, "-o", "--output", true)? {
+                    out.output = Some(PathBuf::from(v));
+                } else if let Some(v) = value(&arg, &mut it, "-e", "--entry", false)? {
+                    out.entry = Some(v);
+                } else if let Some(v) = value(&arg, &mut it, "", "--target", false)? {
+                    out.target = v.parse()?;
+                } else if value(&arg, &mut it, "-L", "--library-path", true)?.is_some() {
+                    // Searched by -l once archives and shared libraries are supported.
+                } else if let Some(v) = value(&arg, &mut it, "-l", "--library", true)? {
+                    return Err(format!(
+                        "-l{v}: linking libraries is not supported yet (pass object files)"
+                    ));
+                } else {
+                    return Err(format!("unknown option: {arg}"));
+                }
+            }
+        }
+    }
+    Ok(Parsed::Link(out))
+}
+
+fn run(args: Args) -> Result<(), String> {
+    if args.inputs.is_empty() {
+        return Err("no input files".into());
+    }
+    let mut modules: Vec<ObjectModule> = Vec::new();
+    for path in &args.inputs {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot open {name}: {e}"))?;
+        modules.push(input::read_file(&name, &bytes).map_err(|e| e.to_string())?);
+    }
+    let mut options = LinkOptions::new(args.target);
+    if let Some(entry) = args.entry {
+        options.entry = entry;
+    }
+    let output = args.output.unwrap_or_else(|| {
+        PathBuf::from(if args.target == Target::WindowsX64 {
+            "a.exe"
+        } else {
+            "a.out"
+        })
+    });
+    let bytes = link(modules, &options).map_err(|e| e.to_string())?;
+    write_output(&output, &bytes).map_err(|e| format!("cannot write {}: {e}", output.display()))
+}
+
+/// Writes the executable with mode 0755, replacing (not overwriting in place) any old file
+/// so a running copy of it is not disturbed.
+fn write_output(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::write(path, bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let result = parse(std::env::args().skip(1)).and_then(|parsed| match parsed {
+        Parsed::Link(args) => run(args),
+        Parsed::Exit => Ok(()),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            for line in message.lines() {
+                eprintln!("meteor-ld: error: {line}");
+            }
+            ExitCode::FAILURE
+        }
+    }
 }
