@@ -1,11 +1,97 @@
 //! The front end: source text → tokens → AST → resolved, typed AST → SSA IR.
+//!
+//! Code map (each pass is `pub fn run(c: &mut Compilation)`):
+//! - [`lexer`]: every source file → one token array ([`token`]), comments dropped.
+//! - [`parser`]: tokens → AST ([`ast`], all nodes in arenas indexed by `u32` newtypes).
+//!   Only user files and the modules they (transitively) import are parsed.
+//!   [`printer`] turns the AST back into Vox source for `--print-ast`.
+//! - [`resolve`]: modules, imports, `#version`/`#if` selection, scopes, every identifier →
+//!   a local, a module variable or an overload set ([`sema`]).
+//! - [`typeck`]: types ([`types`]), implicit conversions, overload resolution, constant
+//!   values, control-flow checks (missing `return`).
+//! - [`irgen`]: typed AST → SSA IR (Braun et al., [`ssa`]), plus the synthesized entry.
+//!
+//! Invariants: a pass only runs when every earlier pass reported no error, so later passes
+//! may rely on the tables of earlier ones being complete for every reachable declaration.
 
+pub mod ast;
 pub mod irgen;
 pub mod lexer;
 pub mod parser;
+pub mod printer;
 pub mod resolve;
+pub mod sema;
+pub mod ssa;
+pub mod token;
 pub mod typeck;
+pub mod types;
+
+use std::collections::HashMap;
+
+/// Declares a `u32` index newtype.
+macro_rules! index_type {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub u32);
+        impl $name {
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
+pub(crate) use index_type;
+
+index_type!(
+    /// An interned identifier.
+    Ident
+);
+
+/// Identifier interner: every distinct name is stored once.
+#[derive(Default, Debug)]
+pub struct Interner {
+    map: HashMap<Box<str>, Ident>,
+    names: Vec<Box<str>>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, s: &str) -> Ident {
+        if let Some(&id) = self.map.get(s) {
+            return id;
+        }
+        let id = Ident(self.names.len() as u32);
+        self.names.push(s.into());
+        self.map.insert(s.into(), id);
+        id
+    }
+
+    pub fn get(&self, id: Ident) -> &str {
+        &self.names[id.index()]
+    }
+
+    /// Looks a name up without interning it.
+    pub fn lookup(&self, s: &str) -> Option<Ident> {
+        self.map.get(s).copied()
+    }
+}
 
 /// Everything the front-end passes produce for later passes.
 #[derive(Default)]
-pub struct FrontState {}
+pub struct FrontState {
+    pub interner: Interner,
+    /// Tokens of every file (lexer).
+    pub tokens: token::TokenStore,
+    /// The AST of every parsed file (parser).
+    pub ast: ast::Ast,
+    /// Modules, scopes and name bindings (resolve).
+    pub sema: sema::Sema,
+    /// Type arena (typeck).
+    pub types: types::Types,
+    /// Types, conversions and call targets of expressions (typeck).
+    pub typed: sema::Typed,
+}
+
+/// Maximum nesting of expressions/statements before the parser reports an error instead
+/// of risking a stack overflow.
+pub const MAX_NESTING: u32 = 256;

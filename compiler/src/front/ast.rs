@@ -1,0 +1,339 @@
+//! The AST: expressions, statements, declarations and type expressions, each in its own
+//! arena (`Vec`) indexed by a `u32` newtype. Nodes refer to each other by id, never by
+//! pointer. Conditional compilation (`#version`, `#if`) is kept in the tree; resolve picks
+//! the branch.
+
+use super::Ident;
+use super::types::IntTy;
+use crate::diag::Span;
+use crate::source::FileId;
+
+super::index_type!(ExprId);
+super::index_type!(StmtId);
+super::index_type!(DeclId);
+super::index_type!(TypeExprId);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    And,
+    Or,
+    Xor,
+    Shl,
+    Shr,
+    /// `>>>`: logical shift right whatever the signedness.
+    UShr,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    AndAnd,
+    OrOr,
+}
+
+impl BinaryOp {
+    pub fn text(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            Rem => "%",
+            And => "&",
+            Or => "|",
+            Xor => "^",
+            Shl => "<<",
+            Shr => ">>",
+            UShr => ">>>",
+            Eq => "==",
+            Ne => "!=",
+            Lt => "<",
+            Le => "<=",
+            Gt => ">",
+            Ge => ">=",
+            AndAnd => "&&",
+            OrOr => "||",
+        }
+    }
+
+    pub fn is_comparison(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, Eq | Ne | Lt | Le | Gt | Ge)
+    }
+
+    pub fn is_shift(self) -> bool {
+        matches!(self, BinaryOp::Shl | BinaryOp::Shr | BinaryOp::UShr)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    Neg,
+    /// `~`
+    BitNot,
+    /// `!`
+    Not,
+    /// `*p`
+    Deref,
+    /// `&x`
+    AddrOf,
+    PreInc,
+    PreDec,
+    PostInc,
+    PostDec,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// An integer literal; `-` directly before a literal is folded into `negative`.
+    IntLit {
+        value: u64,
+        negative: bool,
+        suffix: Option<IntTy>,
+    },
+    /// A character literal (type `u8`).
+    CharLit(u8),
+    /// A string literal: its decoded bytes are `Ast::strings[index]`.
+    StrLit(u32),
+    BoolLit(bool),
+    Null,
+    Ident(Ident),
+    Unary {
+        op: UnaryOp,
+        arg: ExprId,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: ExprId,
+        rhs: ExprId,
+    },
+    /// `lhs = rhs` (`op: None`) or `lhs op= rhs`.
+    Assign {
+        op: Option<BinaryOp>,
+        lhs: ExprId,
+        rhs: ExprId,
+    },
+    Call {
+        callee: ExprId,
+        args: Vec<ExprId>,
+    },
+    Index {
+        base: ExprId,
+        index: ExprId,
+    },
+    /// `base[lo .. hi]`, or `base[]` with both `None`.
+    Slice {
+        base: ExprId,
+        range: Option<(ExprId, ExprId)>,
+    },
+    Member {
+        base: ExprId,
+        name: Ident,
+        name_span: Span,
+    },
+    Cast {
+        ty: TypeExprId,
+        arg: ExprId,
+    },
+    /// Placeholder after a syntax error.
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+/// The condition of `#version(...)` / `#if(...)`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StaticCond {
+    Version(Ident, Span),
+    If(ExprId),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StmtKind {
+    Expr(ExprId),
+    /// A local variable declaration (a `DeclKind::Var`).
+    Var(DeclId),
+    Block(Vec<StmtId>),
+    If {
+        cond: ExprId,
+        then: StmtId,
+        els: Option<StmtId>,
+    },
+    While {
+        cond: ExprId,
+        body: StmtId,
+    },
+    DoWhile {
+        body: StmtId,
+        cond: ExprId,
+    },
+    /// `for (init; cond; step) body`: `init` holds declarations/expression statements.
+    For {
+        init: Vec<StmtId>,
+        cond: Option<ExprId>,
+        step: Vec<ExprId>,
+        body: StmtId,
+    },
+    Return(Option<ExprId>),
+    Break,
+    Continue,
+    /// `#version`/`#if` in a function body. The branches do not introduce a scope.
+    StaticIf {
+        cond: StaticCond,
+        then: Vec<StmtId>,
+        els: Vec<StmtId>,
+    },
+    /// Statements that share the enclosing scope (`i32 a, b;` declares two variables).
+    Group(Vec<StmtId>),
+    /// `;`
+    Empty,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum BasicType {
+    Void,
+    Noreturn,
+    Bool,
+    Int(IntTy),
+    F32,
+    F64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeExprKind {
+    Basic(BasicType),
+    Named(Ident),
+    /// `typeof(null)`
+    TypeofNull,
+    Ptr(TypeExprId),
+    Slice(TypeExprId),
+    Array(TypeExprId, ExprId),
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeExpr {
+    pub kind: TypeExprKind,
+    pub span: Span,
+}
+
+/// An attribute such as `@extern(syscall, 60)`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attr {
+    ExternSyscall(u32),
+    ExternModule(Vec<u8>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub ty: TypeExprId,
+    /// `None` for unnamed parameters (allowed in body-less declarations).
+    pub name: Option<Ident>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeclKind {
+    Func {
+        ret: TypeExprId,
+        params: Vec<Param>,
+        body: Option<StmtId>,
+        attrs: Vec<(Attr, Span)>,
+    },
+    Var {
+        ty: TypeExprId,
+        init: Option<ExprId>,
+        attrs: Vec<(Attr, Span)>,
+    },
+    Import {
+        path: Vec<Ident>,
+    },
+    /// Module-level `#version`/`#if`; braces around a branch do not introduce a scope.
+    StaticIf {
+        cond: StaticCond,
+        then: Vec<DeclId>,
+        els: Vec<DeclId>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decl {
+    pub kind: DeclKind,
+    /// The declared name (empty for imports and static ifs).
+    pub name: Ident,
+    /// Span of the name (or of the whole import / directive).
+    pub span: Span,
+}
+
+/// What the parser produced for one file.
+#[derive(Clone, Debug, Default)]
+pub struct FileAst {
+    pub parsed: bool,
+    /// `module a.b;`
+    pub module: Option<(Vec<Ident>, Span)>,
+    pub decls: Vec<DeclId>,
+}
+
+/// All AST nodes of the compilation.
+#[derive(Default, Debug)]
+pub struct Ast {
+    pub exprs: Vec<Expr>,
+    pub stmts: Vec<Stmt>,
+    pub decls: Vec<Decl>,
+    pub type_exprs: Vec<TypeExpr>,
+    /// Decoded string literal bytes.
+    pub strings: Vec<Vec<u8>>,
+    /// Per `FileId`.
+    pub files: Vec<FileAst>,
+}
+
+impl Ast {
+    pub fn expr(&self, e: ExprId) -> &Expr {
+        &self.exprs[e.index()]
+    }
+    pub fn stmt(&self, s: StmtId) -> &Stmt {
+        &self.stmts[s.index()]
+    }
+    pub fn decl(&self, d: DeclId) -> &Decl {
+        &self.decls[d.index()]
+    }
+    pub fn type_expr(&self, t: TypeExprId) -> &TypeExpr {
+        &self.type_exprs[t.index()]
+    }
+    pub fn file(&self, f: FileId) -> Option<&FileAst> {
+        self.files.get(f.0 as usize)
+    }
+    pub fn add_expr(&mut self, kind: ExprKind, span: Span) -> ExprId {
+        self.exprs.push(Expr { kind, span });
+        ExprId(self.exprs.len() as u32 - 1)
+    }
+    pub fn add_stmt(&mut self, kind: StmtKind, span: Span) -> StmtId {
+        self.stmts.push(Stmt { kind, span });
+        StmtId(self.stmts.len() as u32 - 1)
+    }
+    pub fn add_decl(&mut self, decl: Decl) -> DeclId {
+        self.decls.push(decl);
+        DeclId(self.decls.len() as u32 - 1)
+    }
+    pub fn add_type(&mut self, kind: TypeExprKind, span: Span) -> TypeExprId {
+        self.type_exprs.push(TypeExpr { kind, span });
+        TypeExprId(self.type_exprs.len() as u32 - 1)
+    }
+}

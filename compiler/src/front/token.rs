@@ -1,0 +1,295 @@
+//! Tokens: kinds, positions, and the per-file token arrays.
+
+use crate::source::FileId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    Eof,
+    Ident,
+    IntLit,
+    CharLit,
+    StrLit,
+    // keywords
+    KwModule,
+    KwImport,
+    KwIf,
+    KwElse,
+    KwWhile,
+    KwDo,
+    KwFor,
+    KwReturn,
+    KwBreak,
+    KwContinue,
+    KwCast,
+    KwTrue,
+    KwFalse,
+    KwNull,
+    KwTypeof,
+    KwStruct,
+    KwUnion,
+    KwEnum,
+    KwAlias,
+    KwSwitch,
+    KwFunction,
+    KwAuto,
+    // basic type keywords
+    KwVoid,
+    KwNoreturn,
+    KwBool,
+    KwI8,
+    KwI16,
+    KwI32,
+    KwI64,
+    KwU8,
+    KwU16,
+    KwU32,
+    KwU64,
+    KwF32,
+    KwF64,
+    // directives
+    HashIf,
+    HashVersion,
+    HashAssert,
+    HashForeach,
+    // punctuation
+    LParen,
+    RParen,
+    LBrace,
+    RBrace,
+    LBracket,
+    RBracket,
+    Semi,
+    Comma,
+    Dot,
+    DotDot,
+    DotDotDot,
+    Colon,
+    Question,
+    At,
+    Plus,
+    Minus,
+    Star,
+    Slash,
+    Percent,
+    Amp,
+    Pipe,
+    Caret,
+    Tilde,
+    Bang,
+    Eq,
+    Lt,
+    Gt,
+    PlusPlus,
+    MinusMinus,
+    AmpAmp,
+    PipePipe,
+    Shl,
+    Shr,
+    UShr,
+    EqEq,
+    Ne,
+    Le,
+    Ge,
+    PlusEq,
+    MinusEq,
+    StarEq,
+    SlashEq,
+    PercentEq,
+    AmpEq,
+    PipeEq,
+    CaretEq,
+    ShlEq,
+    ShrEq,
+    UShrEq,
+}
+
+impl TokenKind {
+    pub fn keyword(s: &str) -> Option<TokenKind> {
+        use TokenKind::*;
+        Some(match s {
+            "module" => KwModule,
+            "import" => KwImport,
+            "if" => KwIf,
+            "else" => KwElse,
+            "while" => KwWhile,
+            "do" => KwDo,
+            "for" => KwFor,
+            "return" => KwReturn,
+            "break" => KwBreak,
+            "continue" => KwContinue,
+            "cast" => KwCast,
+            "true" => KwTrue,
+            "false" => KwFalse,
+            "null" => KwNull,
+            "typeof" => KwTypeof,
+            "struct" => KwStruct,
+            "union" => KwUnion,
+            "enum" => KwEnum,
+            "alias" => KwAlias,
+            "switch" => KwSwitch,
+            "function" => KwFunction,
+            "auto" => KwAuto,
+            "void" => KwVoid,
+            "noreturn" => KwNoreturn,
+            "bool" => KwBool,
+            "i8" => KwI8,
+            "i16" => KwI16,
+            "i32" => KwI32,
+            "i64" => KwI64,
+            "u8" => KwU8,
+            "u16" => KwU16,
+            "u32" => KwU32,
+            "u64" => KwU64,
+            "f32" => KwF32,
+            "f64" => KwF64,
+            _ => return None,
+        })
+    }
+
+    /// True for the keywords that name a basic type.
+    pub fn is_basic_type(self) -> bool {
+        use TokenKind::*;
+        matches!(
+            self,
+            KwVoid
+                | KwNoreturn
+                | KwBool
+                | KwI8
+                | KwI16
+                | KwI32
+                | KwI64
+                | KwU8
+                | KwU16
+                | KwU32
+                | KwU64
+                | KwF32
+                | KwF64
+        )
+    }
+
+    /// How the token is shown in "expected X, found Y" messages, for fixed tokens.
+    pub fn describe(self) -> &'static str {
+        use TokenKind::*;
+        match self {
+            Eof => "end of file",
+            Ident => "identifier",
+            IntLit => "integer literal",
+            CharLit => "character literal",
+            StrLit => "string literal",
+            KwModule => "module",
+            KwImport => "import",
+            KwIf => "if",
+            KwElse => "else",
+            KwWhile => "while",
+            KwDo => "do",
+            KwFor => "for",
+            KwReturn => "return",
+            KwBreak => "break",
+            KwContinue => "continue",
+            KwCast => "cast",
+            KwTrue => "true",
+            KwFalse => "false",
+            KwNull => "null",
+            KwTypeof => "typeof",
+            KwStruct => "struct",
+            KwUnion => "union",
+            KwEnum => "enum",
+            KwAlias => "alias",
+            KwSwitch => "switch",
+            KwFunction => "function",
+            KwAuto => "auto",
+            KwVoid => "void",
+            KwNoreturn => "noreturn",
+            KwBool => "bool",
+            KwI8 => "i8",
+            KwI16 => "i16",
+            KwI32 => "i32",
+            KwI64 => "i64",
+            KwU8 => "u8",
+            KwU16 => "u16",
+            KwU32 => "u32",
+            KwU64 => "u64",
+            KwF32 => "f32",
+            KwF64 => "f64",
+            HashIf => "#if",
+            HashVersion => "#version",
+            HashAssert => "#assert",
+            HashForeach => "#foreach",
+            LParen => "(",
+            RParen => ")",
+            LBrace => "{",
+            RBrace => "}",
+            LBracket => "[",
+            RBracket => "]",
+            Semi => ";",
+            Comma => ",",
+            Dot => ".",
+            DotDot => "..",
+            DotDotDot => "...",
+            Colon => ":",
+            Question => "?",
+            At => "@",
+            Plus => "+",
+            Minus => "-",
+            Star => "*",
+            Slash => "/",
+            Percent => "%",
+            Amp => "&",
+            Pipe => "|",
+            Caret => "^",
+            Tilde => "~",
+            Bang => "!",
+            Eq => "=",
+            Lt => "<",
+            Gt => ">",
+            PlusPlus => "++",
+            MinusMinus => "--",
+            AmpAmp => "&&",
+            PipePipe => "||",
+            Shl => "<<",
+            Shr => ">>",
+            UShr => ">>>",
+            EqEq => "==",
+            Ne => "!=",
+            Le => "<=",
+            Ge => ">=",
+            PlusEq => "+=",
+            MinusEq => "-=",
+            StarEq => "*=",
+            SlashEq => "/=",
+            PercentEq => "%=",
+            AmpEq => "&=",
+            PipeEq => "|=",
+            CaretEq => "^=",
+            ShlEq => "<<=",
+            ShrEq => ">>=",
+            UShrEq => ">>>=",
+        }
+    }
+}
+
+/// One token: its kind and byte range in its file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// The tokens of every file, in one array; each file's run ends with an `Eof` token.
+#[derive(Default, Debug)]
+pub struct TokenStore {
+    pub tokens: Vec<Token>,
+    /// Per `FileId`: the range of its tokens in `tokens` (`Eof` included).
+    pub file_ranges: Vec<(u32, u32)>,
+}
+
+impl TokenStore {
+    /// The tokens of one file (ends with `Eof`); empty when the file was not lexed.
+    pub fn file(&self, file: FileId) -> &[Token] {
+        match self.file_ranges.get(file.0 as usize) {
+            Some(&(s, e)) => &self.tokens[s as usize..e as usize],
+            None => &[],
+        }
+    }
+}
