@@ -1,5 +1,605 @@
-//! Back-end pass: encode (not written yet).
+//! Back-end pass: encoding. Turns the allocated, framed LIR of every function into machine
+//! code in `.text` (one `Function` symbol each), the module's globals into
+//! `.rodata`/`.data`/`.bss` (one `Data` symbol each), and every reference into a
+//! relocation: `Branch32` for calls, `PcRel32` for rip-relative data and function
+//! addresses, `GotPcRel32` for the address of an external function, `Abs64` for
+//! addresses stored in data.
+//!
+//! Spill slots become `[rsp + offset]` operands; where an instruction cannot take a memory
+//! operand (or two), the value goes through r11 (and r10 for a store's value). Parallel
+//! moves are sequentialized here, breaking cycles through r11.
+//!
+//! Jumps to the next block are dropped, a conditional jump to the next block is inverted,
+//! backward jumps within reach use the 2-byte form.
 
+use super::asm::{Asm, Rm};
+use super::lir::*;
 use crate::compilation::Compilation;
+use crate::ir::{FuncId, FunctionKind, GlobalId, SymbolRef};
+use meteor_linker::{
+    Binding, RelocKind, Relocation, SectionId, SectionKind, Symbol, SymbolDef, SymbolId, SymbolKind,
+};
 
-pub fn run(_c: &mut Compilation) {}
+const R10: u8 = 10;
+const R11: u8 = 11;
+const RSP: u8 = 4;
+
+pub fn run(c: &mut Compilation) {
+    let obj = &mut c.object;
+    let m = &c.ir;
+    let text = obj.add_section(".text", SectionKind::Text, 16);
+    let mut sections: [Option<SectionId>; 3] = [None; 3];
+
+    // Symbols first, so code can refer to any of them.
+    let mut func_sym: Vec<Option<SymbolId>> = Vec::with_capacity(m.functions.len());
+    for (i, f) in m.functions.iter().enumerate() {
+        let exported = f.exported || m.entry == Some(FuncId(i as u32));
+        let binding = if exported {
+            Binding::Global
+        } else {
+            Binding::Local
+        };
+        let id = match &f.kind {
+            FunctionKind::Defined(_) => Some(obj.add_symbol(Symbol {
+                name: f.name.clone(),
+                kind: SymbolKind::Function,
+                binding,
+                def: SymbolDef::Defined {
+                    section: text,
+                    offset: 0,
+                    size: 0,
+                },
+            })),
+            FunctionKind::External { library: Some(lib) } => Some(obj.add_symbol(Symbol {
+                name: f.name.clone(),
+                kind: SymbolKind::Function,
+                binding: Binding::Global,
+                def: SymbolDef::Import {
+                    library: lib.clone(),
+                },
+            })),
+            FunctionKind::External { library: None } => {
+                Some(obj.symbol_or_undefined(&f.name, SymbolKind::Function))
+            }
+            FunctionKind::Syscall(_) => None,
+        };
+        func_sym.push(id);
+    }
+    let mut global_sym: Vec<SymbolId> = Vec::with_capacity(m.globals.len());
+    for g in &m.globals {
+        let (k, name, kind) = match (&g.init, g.mutable) {
+            (None, true) => (2, ".bss", SectionKind::Bss),
+            (Some(_), true) => (1, ".data", SectionKind::Data),
+            (_, false) => (0, ".rodata", SectionKind::ReadOnlyData),
+        };
+        let sec = *sections[k].get_or_insert_with(|| obj.add_section(name, kind, 1));
+        let align = g.align.max(1).next_power_of_two() as u64;
+        let offset = match &g.init {
+            None if kind == SectionKind::Bss => obj.reserve_bss(sec, g.size as u64, align),
+            None => obj.append_data(sec, &vec![0u8; g.size as usize], align),
+            Some(bytes) => obj.append_data(sec, bytes, align),
+        };
+        global_sym.push(obj.add_symbol(Symbol {
+            name: g.name.clone(),
+            kind: SymbolKind::Data,
+            binding: if g.exported {
+                Binding::Global
+            } else {
+                Binding::Local
+            },
+            def: SymbolDef::Defined {
+                section: sec,
+                offset,
+                size: g.size as u64,
+            },
+        }));
+    }
+    let sym_of = |s: SymbolRef| -> Option<SymbolId> {
+        match s {
+            SymbolRef::Func(f) => func_sym[f.index()],
+            SymbolRef::Global(g) => Some(global_sym[g.index()]),
+        }
+    };
+    for (gi, g) in m.globals.iter().enumerate() {
+        let SymbolDef::Defined {
+            section, offset, ..
+        } = obj.symbol(global_sym[gi]).def
+        else {
+            continue;
+        };
+        for r in &g.relocs {
+            match sym_of(r.symbol) {
+                Some(symbol) => obj.add_relocation(
+                    section,
+                    Relocation {
+                        offset: offset + r.offset as u64,
+                        symbol,
+                        kind: RelocKind::Abs64,
+                        addend: r.addend,
+                    },
+                ),
+                None => c.diags.error_no_span(format!(
+                    "global `{}` stores the address of a system call",
+                    g.name
+                )),
+            }
+        }
+        let _ = GlobalId(gi as u32);
+    }
+
+    // Code.
+    let mut asm = Asm::new();
+    let mut ranges = Vec::new();
+    for (i, f) in m.functions.iter().enumerate() {
+        let Some(Some(mf)) = c.back.funcs.get(i) else {
+            continue;
+        };
+        while asm.buf.len() % 16 != 0 {
+            asm.buf.push(0xCC);
+        }
+        let start = asm.buf.len();
+        emit_function(&mut asm, mf);
+        let end = asm.buf.len();
+        if let Some(id) = func_sym[i] {
+            obj.symbols[id.0 as usize].def = SymbolDef::Defined {
+                section: text,
+                offset: start as u64,
+                size: (end - start) as u64,
+            };
+        }
+        ranges.push((FuncId(i as u32), start as u64, end as u64));
+        let _ = f;
+    }
+    let s = &mut obj.sections[text.0 as usize];
+    s.data = std::mem::take(&mut asm.buf);
+    s.size = s.data.len() as u64;
+    for r in &asm.relocs {
+        match sym_of(r.target) {
+            Some(symbol) => s.relocations.push(Relocation {
+                offset: r.offset as u64,
+                symbol,
+                kind: r.kind,
+                addend: r.addend,
+            }),
+            None => c
+                .diags
+                .error_no_span("internal error: a relocation refers to a system call".to_string()),
+        }
+    }
+    c.back.code_ranges = ranges;
+    if c.options.print.asm {
+        super::disasm::print_module(c);
+    }
+}
+
+/// Emits one function (prologue, blocks, epilogues) at the end of `asm`.
+pub fn emit_function(asm: &mut Asm, f: &MFunc) {
+    let mut e = Emitter {
+        a: asm,
+        f,
+        labels: vec![u32::MAX; f.blocks.len()],
+        fixups: Vec::new(),
+        base: 0,
+    };
+    e.base = e.a.buf.len();
+    e.prologue();
+    let nb = f.blocks.len();
+    for (bi, b) in f.blocks.iter().enumerate() {
+        e.labels[bi] = (e.a.buf.len() - e.base) as u32;
+        let insts = &f.insts[b.start as usize..b.end as usize];
+        let mut k = 0;
+        while k < insts.len() {
+            let next = if bi + 1 < nb {
+                (bi + 1) as u32
+            } else {
+                u32::MAX
+            };
+            match (&insts[k], insts.get(k + 1)) {
+                (MInst::Jcc { cc, target }, Some(MInst::Jmp { target: other }))
+                    if *target == next =>
+                {
+                    e.jump(Some(cc.invert()), *other);
+                    k += 2;
+                    continue;
+                }
+                (MInst::Jmp { target }, _) if *target == next => {}
+                (MInst::Jmp { target }, _) => e.jump(None, *target),
+                (MInst::Jcc { cc, target }, _) => e.jump(Some(*cc), *target),
+                (inst, _) => e.inst(inst),
+            }
+            k += 1;
+        }
+    }
+    for (at, target) in std::mem::take(&mut e.fixups) {
+        let dest = e.labels[target as usize] as i64;
+        let rel = dest - (at as i64 + 4);
+        e.a.buf[e.base + at..e.base + at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
+    }
+}
+
+struct Emitter<'a> {
+    a: &'a mut Asm,
+    f: &'a MFunc,
+    /// Offset of each block from the function start.
+    labels: Vec<u32>,
+    /// (offset of a rel32 field from the function start, target block).
+    fixups: Vec<(usize, u32)>,
+    base: usize,
+}
+
+impl Emitter<'_> {
+    fn pos(&self) -> usize {
+        self.a.buf.len() - self.base
+    }
+
+    fn jump(&mut self, cc: Option<Cond>, target: u32) {
+        let dest = self.labels[target as usize];
+        if dest != u32::MAX {
+            // Backward: the distance is known.
+            let short_len = 2;
+            let rel8 = dest as i64 - (self.pos() as i64 + short_len);
+            if rel8 >= i8::MIN as i64 {
+                match cc {
+                    Some(cc) => self.a.jcc8(cc, rel8 as i8),
+                    None => self.a.jmp8(rel8 as i8),
+                };
+                return;
+            }
+            let len = if cc.is_some() { 6 } else { 5 };
+            let rel = (dest as i64 - (self.pos() as i64 + len)) as i32;
+            match cc {
+                Some(cc) => self.a.jcc32(cc, rel),
+                None => self.a.jmp32(rel),
+            };
+            return;
+        }
+        let at = match cc {
+            Some(cc) => self.a.jcc32(cc, 0),
+            None => self.a.jmp32(0),
+        } - self.base;
+        self.fixups.push((at, target));
+    }
+
+    fn prologue(&mut self) {
+        let fr = &self.f.frame;
+        if fr.frameless {
+            return;
+        }
+        self.a.push(Reg::RBP.hw());
+        self.a.mov_rm_r(8, Rm::Reg(Reg::RBP.hw()), RSP);
+        for &r in &fr.saved {
+            self.a.push(r);
+        }
+        if fr.sub != 0 {
+            self.a
+                .alu_rm_imm(AluOp::Sub, 8, Rm::Reg(RSP), fr.sub as i32);
+        }
+        if fr.realign != 0 {
+            self.a
+                .alu_rm_imm(AluOp::And, 8, Rm::Reg(RSP), -(fr.realign as i32));
+        }
+    }
+
+    fn epilogue(&mut self) {
+        let fr = &self.f.frame;
+        if fr.frameless {
+            return;
+        }
+        let k = fr.saved.len() as i32;
+        if fr.sub != 0 || fr.realign != 0 {
+            if k == 0 {
+                self.a.mov_rm_r(8, Rm::Reg(RSP), Reg::RBP.hw());
+            } else {
+                self.a.lea(
+                    RSP,
+                    Rm::Mem {
+                        base: Reg::RBP.hw(),
+                        disp: -8 * k,
+                    },
+                );
+            }
+        }
+        for &r in fr.saved.iter().rev() {
+            self.a.pop(r);
+        }
+        self.a.pop(Reg::RBP.hw());
+    }
+
+    /// The operand for an allocated register: the register or its spill slot.
+    fn rm(&self, r: Reg) -> Rm {
+        if r.is_phys() {
+            Rm::Reg(r.hw())
+        } else {
+            let off = self
+                .f
+                .frame
+                .spill_offsets
+                .get(r.spill_index() as usize)
+                .copied()
+                .unwrap_or(0);
+            Rm::Mem {
+                base: RSP,
+                disp: off,
+            }
+        }
+    }
+
+    /// The register for an allocated register, loading a spilled one into `scratch`.
+    fn in_reg(&mut self, r: Reg, scratch: u8) -> u8 {
+        match self.rm(r) {
+            Rm::Reg(x) => x,
+            m => {
+                self.a.mov_r_rm(8, scratch, m);
+                scratch
+            }
+        }
+    }
+
+    /// A memory operand for `addr`; a spilled base register is loaded into r11.
+    fn mem(&mut self, addr: &Addr) -> Rm {
+        match addr.base {
+            Base::Reg(r) => {
+                let base = self.in_reg(r, R11);
+                Rm::Mem {
+                    base,
+                    disp: addr.disp,
+                }
+            }
+            Base::Slot(s) => {
+                let off = self
+                    .f
+                    .frame
+                    .slot_offsets
+                    .get(s as usize)
+                    .copied()
+                    .unwrap_or(0);
+                Rm::Mem {
+                    base: RSP,
+                    disp: off + addr.disp,
+                }
+            }
+            Base::Sym(sym) => Rm::Rip {
+                sym,
+                disp: addr.disp,
+                got: false,
+            },
+        }
+    }
+
+    /// The register to compute a result in: the destination, or r11 if it is spilled.
+    fn dst_reg(&self, r: Reg) -> u8 {
+        if r.is_phys() { r.hw() } else { R11 }
+    }
+
+    /// Stores r11 to a spilled destination.
+    fn finish_dst(&mut self, r: Reg) {
+        if !r.is_phys() {
+            let m = self.rm(r);
+            self.a.mov_rm_r(8, m, R11);
+        }
+    }
+
+    /// A full-register copy between allocated locations; `scratch` for memory to memory.
+    fn copy(&mut self, size: u8, dst: Reg, src: Reg, scratch: u8) {
+        if dst == src {
+            return;
+        }
+        match (self.rm(dst), self.rm(src)) {
+            (Rm::Reg(d), Rm::Reg(s)) => {
+                self.a
+                    .mov_rm_r(if size <= 4 { 4 } else { 8 }, Rm::Reg(d), s)
+            }
+            (Rm::Reg(d), m) => self.a.mov_r_rm(8, d, m),
+            (m, Rm::Reg(s)) => self.a.mov_rm_r(8, m, s),
+            (dm, sm) => {
+                self.a.mov_r_rm(8, scratch, sm);
+                self.a.mov_rm_r(8, dm, scratch);
+            }
+        }
+    }
+
+    fn mov_imm(&mut self, size: u8, dst: Reg, imm: i64) {
+        match self.rm(dst) {
+            Rm::Reg(d) if imm == 0 => self.a.zero(d),
+            Rm::Reg(d) => self.a.mov_r_imm(size, d, imm),
+            m if size <= 4 || imm == imm as i32 as i64 => self.a.mov_rm_imm(8, m, imm as i32),
+            m => {
+                self.a.mov_r_imm(8, R11, imm);
+                self.a.mov_rm_r(8, m, R11);
+            }
+        }
+    }
+
+    fn inst(&mut self, inst: &MInst) {
+        match *inst {
+            MInst::Mov { size, dst, src } => self.copy(size, dst, src, R11),
+            MInst::MovImm { size, dst, imm } => self.mov_imm(size, dst, imm),
+            MInst::Alu { op, size, dst, src } => match (self.rm(dst), self.rm(src)) {
+                (Rm::Reg(d), Rm::Reg(s)) => self.a.alu_rm_r(op, size, Rm::Reg(d), s),
+                (Rm::Reg(d), sm) => self.a.alu_r_rm(op, size, d, sm),
+                (dm, Rm::Reg(s)) => self.a.alu_rm_r(op, size, dm, s),
+                (dm, sm) => {
+                    self.a.mov_r_rm(8, R11, sm);
+                    self.a.alu_rm_r(op, size, dm, R11);
+                }
+            },
+            MInst::AluImm { op, size, dst, imm } => {
+                let m = self.rm(dst);
+                self.a.alu_rm_imm(op, size, m, imm);
+            }
+            MInst::Imul { size, dst, src } => {
+                let d = self.in_reg(dst, R11);
+                let s = self.rm(src);
+                self.a.imul_r_rm(size, d, s);
+                self.finish_dst(dst);
+            }
+            MInst::ImulImm {
+                size,
+                dst,
+                src,
+                imm,
+            } => {
+                let d = self.dst_reg(dst);
+                let s = self.rm(src);
+                self.a.imul_r_rm_imm(size, d, s, imm);
+                self.finish_dst(dst);
+            }
+            MInst::Shift { op, size, dst } => {
+                let m = self.rm(dst);
+                self.a.shift_rm_cl(op, size, m);
+            }
+            MInst::ShiftImm { op, size, dst, imm } => {
+                let m = self.rm(dst);
+                self.a.shift_rm_imm(op, size, m, imm);
+            }
+            MInst::Unary { op, size, dst } => {
+                let m = self.rm(dst);
+                self.a.unary_rm(op, size, m);
+            }
+            MInst::Ext {
+                signed,
+                from,
+                to,
+                dst,
+                src,
+            } => {
+                let d = self.dst_reg(dst);
+                let s = self.rm(src);
+                if from >= 4 && !signed {
+                    self.a.mov_r_rm(4, d, s);
+                } else if signed {
+                    self.a.movsx(to, d, from, s);
+                } else {
+                    self.a.movzx(4, d, from, s);
+                }
+                self.finish_dst(dst);
+            }
+            MInst::Test { size, a, b } => match (self.rm(a), self.rm(b)) {
+                (am, Rm::Reg(bx)) => self.a.test_rm_r(size, am, bx),
+                (Rm::Reg(ax), bm) => self.a.test_rm_r(size, bm, ax),
+                (am, bm) => {
+                    self.a.mov_r_rm(8, R11, bm);
+                    self.a.test_rm_r(size, am, R11);
+                }
+            },
+            MInst::Setcc { cc, dst } => {
+                let m = self.rm(dst);
+                self.a.setcc(cc, m);
+            }
+            MInst::SignExtendRax { size } => self.a.sign_extend_rax(size),
+            MInst::Div { signed, size, src } => {
+                let m = self.rm(src);
+                self.a.div_rm(signed, size, m);
+            }
+            MInst::Load {
+                size,
+                dst,
+                ref addr,
+            } => {
+                let m = self.mem(addr);
+                let d = self.dst_reg(dst);
+                match size {
+                    1 | 2 => self.a.movzx(4, d, size, m),
+                    _ => self.a.mov_r_rm(size, d, m),
+                }
+                self.finish_dst(dst);
+            }
+            MInst::Store {
+                size,
+                ref addr,
+                src,
+            } => {
+                let s = self.in_reg(src, R10);
+                let m = self.mem(addr);
+                self.a.mov_rm_r(size, m, s);
+            }
+            MInst::StoreImm {
+                size,
+                ref addr,
+                imm,
+            } => {
+                let m = self.mem(addr);
+                self.a.mov_rm_imm(size, m, imm);
+            }
+            MInst::Lea { dst, ref addr } => {
+                let m = self.mem(addr);
+                let d = self.dst_reg(dst);
+                self.a.lea(d, m);
+                self.finish_dst(dst);
+            }
+            MInst::LoadGot { dst, func } => {
+                let d = self.dst_reg(dst);
+                self.a.mov_r_rm(
+                    8,
+                    d,
+                    Rm::Rip {
+                        sym: SymbolRef::Func(func),
+                        disp: 0,
+                        got: true,
+                    },
+                );
+                self.finish_dst(dst);
+            }
+            MInst::Call { target, .. } => match target {
+                CallTarget::Func(f) => self.a.call_sym(SymbolRef::Func(f)),
+                CallTarget::Reg(r) => {
+                    let m = self.rm(r);
+                    self.a.call_rm(m);
+                }
+            },
+            MInst::Syscall { .. } => self.a.syscall(),
+            MInst::Ret { .. } => {
+                self.epilogue();
+                self.a.ret();
+            }
+            MInst::Ud2 => self.a.ud2(),
+            MInst::Jmp { target } => self.jump(None, target),
+            MInst::Jcc { cc, target } => self.jump(Some(cc), target),
+            MInst::ParMove { start, len } => {
+                self.par_move(&self.f.pmoves[start as usize..(start + len) as usize])
+            }
+        }
+    }
+
+    /// Sequentializes a parallel copy: a move is emitted once no pending move reads its
+    /// destination; a cycle is broken by saving one destination in r11.
+    fn par_move(&mut self, moves: &[PMove]) {
+        let mut pending: Vec<(Reg, Reg)> = Vec::with_capacity(moves.len());
+        for m in moves {
+            if let PSrc::Reg(s) = m.src
+                && s != m.dst
+            {
+                pending.push((m.dst, s));
+            }
+        }
+        while !pending.is_empty() {
+            let mut progressed = false;
+            let mut i = 0;
+            while i < pending.len() {
+                let d = pending[i].0;
+                if pending.iter().any(|&(_, s)| s == d) {
+                    i += 1;
+                } else {
+                    let (d, s) = pending.swap_remove(i);
+                    self.copy(8, d, s, R10);
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                let d = pending[0].0;
+                let tmp = Reg::phys(R11);
+                self.copy(8, tmp, d, R10);
+                for m in pending.iter_mut() {
+                    if m.1 == d {
+                        m.1 = tmp;
+                    }
+                }
+            }
+        }
+        for m in moves {
+            if let PSrc::Imm(v) = m.src {
+                self.mov_imm(m.size, m.dst, v);
+            }
+        }
+    }
+}

@@ -405,6 +405,8 @@ pub struct Frame {
     pub slot_offsets: Vec<i32>,
     /// rsp offset of each spill slot.
     pub spill_offsets: Vec<i32>,
+    /// No prologue or epilogue at all (a leaf without any stack use).
+    pub frameless: bool,
 }
 
 /// The calling convention of a module's functions.

@@ -1,3 +1,5 @@
 //! Back-end tests.
 
+mod build;
 mod encoder;
+mod exec;
