@@ -330,7 +330,7 @@ impl Lexer<'_> {
         }
         self.pos += 1;
         let text = String::from_utf8_lossy(&self.src[start..self.pos]).into_owned();
-        if self.pos - 2 == body {
+        if self.pos == body + 1 {
             self.error(start, self.pos, "empty character literal");
         } else if let Err(msg) = decode_char(&text) {
             self.error(start, self.pos, msg);

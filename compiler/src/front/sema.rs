@@ -118,6 +118,9 @@ pub struct Typed {
     /// Symbol name of each function (`main.fib`, `std.io.print(u64)`, `ExitProcess`).
     pub func_symbol: HashMap<DeclId, String>,
     pub global_ty: HashMap<DeclId, TypeId>,
+    /// Compound assignments (`a op= b`): the type the operation is computed in (the
+    /// result is then truncated/converted to the left side's type).
+    pub assign_op_ty: HashMap<ExprId, TypeId>,
     /// The user's `main`.
     pub main: Option<DeclId>,
 }
