@@ -134,7 +134,7 @@ pub fn run(c: &mut Compilation) {
         let Some(Some(mf)) = c.back.funcs.get(i) else {
             continue;
         };
-        while asm.buf.len() % 16 != 0 {
+        while !asm.buf.len().is_multiple_of(16) {
             asm.buf.push(0xCC);
         }
         let start = asm.buf.len();

@@ -166,7 +166,8 @@ fn narrow_signed_division_wraps() {
 #[test]
 fn unary_and_casts() {
     let mut m = new_module();
-    let mut cases: Vec<(String, Box<dyn Fn(i64) -> u64>, u32)> = Vec::new();
+    type Model = Box<dyn Fn(i64) -> u64>;
+    let mut cases: Vec<(String, Model, u32)> = Vec::new();
     for (ty, bits) in TYPES {
         for op in [UnOp::Neg, UnOp::Not] {
             let mut fb = Fb::new();
@@ -760,4 +761,18 @@ fn indirect_calls_and_function_addresses() {
     let f = unsafe { transmute::<usize, F3>(addr(&img, "pick")) };
     assert_eq!(f(1, 10, 3), 13 + 36);
     assert_eq!(f(0, 10, 3), 7 + 36);
+}
+
+#[test]
+fn print_lir_and_asm() {
+    let mut m = new_module();
+    binary_fn(&mut m, "main.add", BinOp::Add, Type::I64, None);
+    let c = compile_with(m, true);
+    let p = &c.printed;
+    assert!(p.contains("; LIR after instruction selection"), "{p}");
+    assert!(p.contains("; LIR after register allocation"), "{p}");
+    assert!(p.contains("lir @main.add {"), "{p}");
+    assert!(p.contains("main.add:\n"), "{p}");
+    assert!(p.contains("ret"), "{p}");
+    eprintln!("{p}");
 }

@@ -2,4 +2,6 @@
 
 mod build;
 mod encoder;
+mod exe;
 mod exec;
+mod regalloc;
