@@ -263,10 +263,15 @@ pub(crate) fn write(modules: &[ObjectModule], options: &LinkOptions) -> Result<V
                 .u64(size);
         };
     for (mi, module) in modules.iter().enumerate() {
+        let is_section_symbol = |s: &crate::object_module::Symbol| {
+            s.kind == SymbolKind::Other
+                && matches!(s.def, SymbolDef::Defined { section, offset: 0, .. }
+                    if module.section(section).name == s.name)
+        };
         for sym in module
             .symbols
             .iter()
-            .filter(|s| s.binding == Binding::Local && !s.name.is_empty())
+            .filter(|s| s.binding == Binding::Local && !s.name.is_empty() && !is_section_symbol(s))
         {
             emit(&mut symtab, &mut strtab, mi, sym);
         }

@@ -173,7 +173,7 @@ impl ObjectModule {
         let s = &mut self.sections[section.0 as usize];
         debug_assert!(s.kind != SectionKind::Bss);
         let align = align.max(1);
-        while s.data.len() as u64 % align != 0 {
+        while !(s.data.len() as u64).is_multiple_of(align) {
             s.data
                 .push(if s.kind == SectionKind::Text { 0xCC } else { 0 });
         }

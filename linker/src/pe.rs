@@ -16,7 +16,7 @@
 //! image (as with MSVC). Every absolute 64-bit address gets a base relocation, so the image
 //! can be loaded anywhere (ASLR).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::LinkOptions;
 use crate::bytes::Buf;
@@ -90,7 +90,7 @@ pub(crate) fn write(modules: &[ObjectModule], options: &LinkOptions) -> Result<V
 
     // What the relocations need: IAT slots, thunks, GOT slots.
     let mut used: Vec<ExtId> = Vec::new();
-    let mut used_set: HashMap<ExtId, ()> = HashMap::new();
+    let mut used_set: HashSet<ExtId> = HashSet::new();
     let mut thunks: Vec<ExtId> = Vec::new();
     let mut thunk_index: HashMap<ExtId, usize> = HashMap::new();
     let mut got: Vec<Def> = Vec::new();
@@ -105,11 +105,8 @@ pub(crate) fn write(modules: &[ObjectModule], options: &LinkOptions) -> Result<V
                     has_abs64 = true;
                 }
                 match (reloc.kind, def) {
-                    (RelocKind::GotPcRel32, Def::External(e)) => {
-                        if used_set.insert(e, ()).is_none() {
-                            used.push(e);
-                        }
-                    }
+                    (RelocKind::GotPcRel32, Def::External(e)) if used_set.insert(e) => used.push(e),
+                    (RelocKind::GotPcRel32, Def::External(_)) => {}
                     (RelocKind::GotPcRel32, _) => {
                         got_index.entry(def).or_insert_with(|| {
                             got.push(def);
@@ -127,7 +124,7 @@ pub(crate) fn write(modules: &[ObjectModule], options: &LinkOptions) -> Result<V
                             )));
                             continue;
                         }
-                        if used_set.insert(e, ()).is_none() {
+                        if used_set.insert(e) {
                             used.push(e);
                         }
                         thunk_index.entry(e).or_insert_with(|| {

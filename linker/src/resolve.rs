@@ -231,13 +231,22 @@ fn external(
     id
 }
 
-/// Resolves the entry symbol by name (global definitions only).
+/// Resolves the entry symbol by name: a global or weak definition, else the first local
+/// definition with that name.
 pub(crate) fn entry(
     res: &Resolution,
     modules: &[ObjectModule],
     name: &str,
 ) -> Result<Def, LinkError> {
-    res.global(modules, name)
+    if let Some(def) = res.global(modules, name) {
+        return Ok(def);
+    }
+    modules
+        .iter()
+        .enumerate()
+        .flat_map(|(m, module)| module.symbols.iter().map(move |s| (m, s)))
+        .find(|(_, s)| s.binding == Binding::Local && s.name == name)
+        .and_then(|(m, s)| defined(m, &s.def))
         .ok_or_else(|| LinkError::MissingEntry {
             name: name.to_string(),
         })

@@ -1,7 +1,5 @@
 //! The `meteor-ld` command line: options, errors, and linking objects built by gcc.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -93,146 +91,150 @@ fn archives_and_coff_are_not_supported_yet() {
     assert!(stderr(&out).contains("not supported yet"));
 }
 
-fn have_gcc() -> bool {
-    let ok = Command::new("gcc")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none() || !cfg!(target_os = "linux"),
-            "gcc is required in CI on Linux"
-        );
-        eprintln!("skipping: gcc not found");
-    }
-    ok
-}
-
-const MAIN_C: &str = r#"
-extern int counter;
-int add(int a, int b);
-static const char msg[] = "hi";
-static int *ptr = &counter;
-const char *table[] = { msg, msg + 1 };
-void _start(void) {
-    *ptr += add(counter, table[1][0] - 'i' + 5);
-    long code = counter;
-    __asm__ volatile("syscall" :: "a"(60L), "D"(code));
-    __builtin_unreachable();
-}
-"#;
-
-const OTHER_C: &str = r#"
-int counter = 30;
-static int bss_thing[100];
-int add(int a, int b) { bss_thing[a % 100] += b; return a + b + bss_thing[a % 100]; }
-"#;
-
-/// Compiles `sources` with `flags`, returns the object paths.
-pub fn gcc_objects(dir: &Path, sources: &[(&str, &str)], flags: &[&str]) -> Vec<PathBuf> {
-    let mut objects = Vec::new();
-    for (name, text) in sources {
-        let src = dir.join(name);
-        std::fs::write(&src, text).unwrap();
-        let obj = src.with_extension("o");
-        let out = Command::new("gcc")
-            .args([
-                "-c",
-                "-O1",
-                "-nostdlib",
-                "-ffreestanding",
-                "-fno-stack-protector",
-            ])
-            .args(flags)
-            .arg(&src)
-            .arg("-o")
-            .arg(&obj)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "gcc failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        objects.push(obj);
-    }
-    objects
-}
-
+/// Objects built by gcc, linked and run (Linux x86-64 only).
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-#[test]
-fn links_gcc_objects_and_runs() {
-    use std::os::unix::fs::PermissionsExt;
-    if !have_gcc() {
-        return;
+mod gcc {
+    use super::*;
+
+    fn have_gcc() -> bool {
+        let ok = Command::new("gcc")
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !ok {
+            assert!(
+                std::env::var_os("CI").is_none() || !cfg!(target_os = "linux"),
+                "gcc is required in CI on Linux"
+            );
+            eprintln!("skipping: gcc not found");
+        }
+        ok
     }
-    for (tag, flags) in [
-        ("pie", &[][..]),
-        ("nopic", &["-fno-pic", "-fno-pie"][..]),
-        ("pic", &["-fPIC"][..]),
-    ] {
-        let dir = work_dir(tag);
-        let objs = gcc_objects(&dir, &[("main.c", MAIN_C), ("other.c", OTHER_C)], flags);
-        let exe = dir.join("prog");
+
+    const MAIN_C: &str = r#"
+    extern int counter;
+    int add(int a, int b);
+    static const char msg[] = "hi";
+    static int *ptr = &counter;
+    const char *table[] = { msg, msg + 1 };
+    void _start(void) {
+        *ptr += add(counter, table[1][0] - 'i' + 5);
+        long code = counter;
+        __asm__ volatile("syscall" :: "a"(60L), "D"(code));
+        __builtin_unreachable();
+    }
+    "#;
+
+    const OTHER_C: &str = r#"
+    int counter = 30;
+    static int bss_thing[100];
+    int add(int a, int b) { bss_thing[a % 100] += b; return a + b + bss_thing[a % 100]; }
+    "#;
+
+    /// Compiles `sources` with `flags`, returns the object paths.
+    pub fn gcc_objects(dir: &Path, sources: &[(&str, &str)], flags: &[&str]) -> Vec<PathBuf> {
+        let mut objects = Vec::new();
+        for (name, text) in sources {
+            let src = dir.join(name);
+            std::fs::write(&src, text).unwrap();
+            let obj = src.with_extension("o");
+            let out = Command::new("gcc")
+                .args([
+                    "-c",
+                    "-O1",
+                    "-nostdlib",
+                    "-ffreestanding",
+                    "-fno-stack-protector",
+                ])
+                .args(flags)
+                .arg(&src)
+                .arg("-o")
+                .arg(&obj)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "gcc failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            objects.push(obj);
+        }
+        objects
+    }
+
+    #[test]
+    fn links_gcc_objects_and_runs() {
+        use std::os::unix::fs::PermissionsExt;
+        if !have_gcc() {
+            return;
+        }
+        for (tag, flags) in [
+            ("pie", &[][..]),
+            ("nopic", &["-fno-pic", "-fno-pie"][..]),
+            ("pic", &["-fPIC"][..]),
+        ] {
+            let dir = work_dir(tag);
+            let objs = gcc_objects(&dir, &[("main.c", MAIN_C), ("other.c", OTHER_C)], flags);
+            let exe = dir.join("prog");
+            let out = Command::new(LD)
+                .args(&objs)
+                .arg("-o")
+                .arg(&exe)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{tag}: meteor-ld failed: {}",
+                stderr(&out)
+            );
+            let mode = std::fs::metadata(&exe).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o755, "{tag}: output mode");
+            let status = Command::new(&exe).status().unwrap();
+            assert_eq!(status.code(), Some(70), "{tag}: exit code");
+        }
+    }
+
+    #[test]
+    fn undefined_symbol_from_gcc_object_names_it() {
+        if !have_gcc() {
+            return;
+        }
+        let dir = work_dir("undef");
+        let objs = gcc_objects(&dir, &[("main.c", MAIN_C)], &[]);
         let out = Command::new(LD)
             .args(&objs)
             .arg("-o")
-            .arg(&exe)
+            .arg(dir.join("prog"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.contains("undefined symbol `add`") && err.contains("main.o"),
+            "{err}"
+        );
+        assert!(err.contains("undefined symbol `counter`"), "{err}");
+        // Entry override: linking with a missing entry names it.
+        let objs = gcc_objects(&dir, &[("other.c", OTHER_C)], &[]);
+        let out = Command::new(LD)
+            .args(&objs)
+            .args(["-e", "nothere", "-o"])
+            .arg(dir.join("p2"))
             .output()
             .unwrap();
         assert!(
-            out.status.success(),
-            "{tag}: meteor-ld failed: {}",
+            stderr(&out).contains("entry symbol `nothere` is not defined"),
+            "{}",
             stderr(&out)
         );
-        let mode = std::fs::metadata(&exe).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o755, "{tag}: output mode");
-        let status = Command::new(&exe).status().unwrap();
-        assert_eq!(status.code(), Some(70), "{tag}: exit code");
+        // ...and an existing one works.
+        let out = Command::new(LD)
+            .args(&objs)
+            .args(["--entry=add", "-o"])
+            .arg(dir.join("p3"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
     }
-}
-
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-#[test]
-fn undefined_symbol_from_gcc_object_names_it() {
-    if !have_gcc() {
-        return;
-    }
-    let dir = work_dir("undef");
-    let objs = gcc_objects(&dir, &[("main.c", MAIN_C)], &[]);
-    let out = Command::new(LD)
-        .args(&objs)
-        .arg("-o")
-        .arg(dir.join("prog"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(
-        err.contains("undefined symbol `add`") && err.contains("main.o"),
-        "{err}"
-    );
-    assert!(err.contains("undefined symbol `counter`"), "{err}");
-    // Entry override: linking with a missing entry names it.
-    let objs = gcc_objects(&dir, &[("other.c", OTHER_C)], &[]);
-    let out = Command::new(LD)
-        .args(&objs)
-        .args(["-e", "nothere", "-o"])
-        .arg(dir.join("p2"))
-        .output()
-        .unwrap();
-    assert!(
-        stderr(&out).contains("entry symbol `nothere` is not defined"),
-        "{}",
-        stderr(&out)
-    );
-    // ...and an existing one works.
-    let out = Command::new(LD)
-        .args(&objs)
-        .args(["--entry=add", "-o"])
-        .arg(dir.join("p3"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -93,8 +93,7 @@ fn headers_imports_and_relocations() {
     let text = &pe.sections[0];
     assert_eq!(text.characteristics, 0x6000_0020);
     assert!(
-        pe.entry as u32 >= text.virtual_address
-            && (pe.entry as u32) < text.virtual_address + text.virtual_size
+        pe.entry >= text.virtual_address && pe.entry < text.virtual_address + text.virtual_size
     );
     let data = &pe.sections[2];
     assert!(
