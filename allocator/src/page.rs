@@ -1,0 +1,320 @@
+//! Pages: free-list management (`free`, `local_free`, atomic `thread_free`), lazy
+//! extension, collection, the delayed-free protocol for full pages, retirement, and the
+//! generic (slow) allocation path that finds or makes a page with a free block.
+//!
+//! Delayed free: a page that runs out of blocks moves to the heap's "full" queue and its
+//! thread-free state becomes `DELAY_USE`. The next cross-thread free into it then goes to
+//! the heap's `thread_delayed_free` list instead (see `free.rs`), which the owner drains on
+//! its slow path, so the full page is found again without scanning the full queue.
+
+use core::ptr;
+use core::sync::atomic::Ordering;
+
+use crate::heap;
+use crate::page_queue;
+use crate::segment;
+use crate::size_class::{BIN_FULL, BIN_SIZES, bin_of};
+use crate::types::*;
+
+/// Initialises a page just taken from a segment for blocks of `block_size`.
+///
+/// # Safety
+/// `page` is in use, owned by the calling thread, and not in any queue.
+pub(crate) unsafe fn init(heap: *mut Heap, page: *mut Page, block_size: usize) {
+    let seg = segment_of(page as *const u8);
+    let (start, size) = segment::page_area(seg, page);
+    (*page).block_size = block_size;
+    (*page).page_start = start;
+    (*page).reserved = (size / block_size) as u32;
+    (*page).capacity = 0;
+    (*page).free = ptr::null_mut();
+    (*page).local_free = ptr::null_mut();
+    (*page).used = 0;
+    (*page).flags = 0;
+    (*page).retire_expire = 0;
+    (*page).free_is_zero = false;
+    (*page).next = ptr::null_mut();
+    (*page).prev = ptr::null_mut();
+    (*page).xthread_free.store(DELAY_NO, Ordering::Relaxed);
+    (*page).xheap.store(heap, Ordering::Release);
+    extend_free(page);
+}
+
+/// Carves the next run of never-used blocks into the (empty) `free` list.
+///
+/// # Safety
+/// `page` owned by the calling thread with `free` empty.
+pub(crate) unsafe fn extend_free(page: *mut Page) {
+    let bs = (*page).block_size;
+    let remaining = ((*page).reserved - (*page).capacity) as usize;
+    if remaining == 0 {
+        return;
+    }
+    let n = (MAX_EXTEND_BYTES / bs).max(4).min(remaining);
+    let start = (*page).page_start.add((*page).capacity as usize * bs);
+    let mut b = start;
+    for _ in 1..n {
+        let next = b.add(bs);
+        (*(b as *mut Block)).next = next as *mut Block;
+        b = next;
+    }
+    (*(b as *mut Block)).next = ptr::null_mut();
+    (*page).free = start as *mut Block;
+    (*page).capacity += n as u32;
+    (*page).free_is_zero = (*page).is_zero_init;
+}
+
+/// Moves cross-thread frees into `local_free` and, when `free` is empty (or `force`),
+/// `local_free` into `free`.
+///
+/// # Safety
+/// `page` owned by the calling thread.
+pub(crate) unsafe fn free_collect(page: *mut Page, force: bool) {
+    let tf = &(*page).xthread_free;
+    let mut tfree = tf.load(Ordering::Relaxed);
+    if tfree & !DELAY_MASK != 0 {
+        loop {
+            match tf.compare_exchange_weak(
+                tfree,
+                tfree & DELAY_MASK,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(cur) => tfree = cur,
+            }
+        }
+        let head = (tfree & !DELAY_MASK) as *mut Block;
+        let mut tail = head;
+        let mut count = 1u32;
+        while !(*tail).next.is_null() {
+            tail = (*tail).next;
+            count += 1;
+        }
+        (*tail).next = (*page).local_free;
+        (*page).local_free = head;
+        (*page).used -= count;
+    }
+    let local = (*page).local_free;
+    if !local.is_null() {
+        if (*page).free.is_null() {
+            (*page).free = local;
+        } else if force {
+            let mut tail = local;
+            while !(*tail).next.is_null() {
+                tail = (*tail).next;
+            }
+            (*tail).next = (*page).free;
+            (*page).free = local;
+        } else {
+            return;
+        }
+        (*page).local_free = ptr::null_mut();
+        (*page).free_is_zero = false;
+    }
+}
+
+/// Sets the delayed-free state of `page` (waiting out a concurrent `DELAY_FREEING`).
+/// A `DELAY_NEVER` state is kept unless `override_never`.
+///
+/// # Safety
+/// `page` valid.
+pub(crate) unsafe fn use_delayed_free(page: *mut Page, delay: usize, override_never: bool) {
+    let tf = &(*page).xthread_free;
+    let mut spins = 0u32;
+    let mut tfree = tf.load(Ordering::Acquire);
+    loop {
+        let old = tfree & DELAY_MASK;
+        if old == DELAY_FREEING {
+            crate::os::spin(&mut spins);
+            tfree = tf.load(Ordering::Acquire);
+            continue;
+        }
+        if old == delay || (old == DELAY_NEVER && !override_never) {
+            return;
+        }
+        let new = (tfree & !DELAY_MASK) | delay;
+        match tf.compare_exchange_weak(tfree, new, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return,
+            Err(cur) => tfree = cur,
+        }
+    }
+}
+
+/// Moves a page out of the full queue after a block was freed into it.
+///
+/// # Safety
+/// `page` owned by `heap`'s thread and in `heap`'s full queue.
+pub(crate) unsafe fn unfull(heap: *mut Heap, page: *mut Page) {
+    if (*page).flags & FLAG_IN_FULL == 0 {
+        return;
+    }
+    use_delayed_free(page, DELAY_NO, false);
+    let full = &raw mut (*heap).pages[BIN_FULL];
+    (*page).flags &= !FLAG_IN_FULL;
+    let pq = &raw mut (*heap).pages[bin_of((*page).block_size)];
+    page_queue::remove(heap, full, page);
+    page_queue::push_back(heap, pq, page);
+}
+
+/// Called when the last used block of `page` was freed locally: keep the page for a while
+/// if it is the only page of its size class (avoids thrashing), otherwise free it.
+///
+/// # Safety
+/// `page` owned by `heap`'s thread, not in the full queue, `used == 0`.
+pub(crate) unsafe fn retire(heap: *mut Heap, page: *mut Page) {
+    let pq = page_queue::queue_of(heap, page);
+    let bs = (*page).block_size;
+    if bs <= MEDIUM_OBJ_MAX && (*pq).first == page && (*pq).last == page {
+        (*page).retire_expire = if bs <= SMALL_OBJ_MAX { 16 } else { 4 };
+        let bin = bin_of(bs);
+        if bin < (*heap).page_retired_min {
+            (*heap).page_retired_min = bin;
+        }
+        if bin > (*heap).page_retired_max {
+            (*heap).page_retired_max = bin;
+        }
+        return;
+    }
+    free_page(heap, page, pq);
+}
+
+/// Removes `page` from its queue and gives it back to its segment.
+///
+/// # Safety
+/// `page` in `pq` of `heap`, with no block in use.
+pub(crate) unsafe fn free_page(heap: *mut Heap, page: *mut Page, pq: *mut PageQueue) {
+    page_queue::remove(heap, pq, page);
+    (*page).flags = 0;
+    (*page).xheap.store(ptr::null_mut(), Ordering::Relaxed);
+    segment::page_free((*heap).tld, page);
+}
+
+/// Frees retired pages whose countdown ran out (all of them when `force`).
+///
+/// # Safety
+/// `heap` owned by the calling thread.
+pub(crate) unsafe fn collect_retired(heap: *mut Heap, force: bool) {
+    let mut min = usize::MAX;
+    let mut max = 0usize;
+    let lo = (*heap).page_retired_min;
+    let hi = (*heap)
+        .page_retired_max
+        .min(crate::size_class::BIN_LARGE_MAX);
+    let mut bin = lo;
+    while bin <= hi {
+        let pq = &raw mut (*heap).pages[bin];
+        let page = (*pq).first;
+        if !page.is_null() && (*page).retire_expire != 0 {
+            if (*page).used == 0 {
+                (*page).retire_expire -= 1;
+                if force || (*page).retire_expire == 0 {
+                    (*page).retire_expire = 0;
+                    free_page(heap, page, pq);
+                } else {
+                    min = min.min(bin);
+                    max = max.max(bin);
+                }
+            } else {
+                (*page).retire_expire = 0;
+            }
+        }
+        bin += 1;
+    }
+    (*heap).page_retired_min = min;
+    (*heap).page_retired_max = max;
+}
+
+/// Finds a page of the right size class with a free block, or makes one.
+unsafe fn find_free_page(heap: *mut Heap, size: usize) -> *mut Page {
+    let bin = bin_of(size);
+    let pq = &raw mut (*heap).pages[bin];
+    let mut page = (*pq).first;
+    while !page.is_null() {
+        let next = (*page).next;
+        free_collect(page, false);
+        if !(*page).free.is_null() {
+            (*page).retire_expire = 0;
+            return page;
+        }
+        if (*page).capacity < (*page).reserved {
+            extend_free(page);
+            (*page).retire_expire = 0;
+            return page;
+        }
+        // Full: from now on cross-thread frees notify the heap. Collect once more to
+        // catch frees that raced with the state change.
+        use_delayed_free(page, DELAY_USE, false);
+        free_collect(page, false);
+        if !(*page).free.is_null() {
+            use_delayed_free(page, DELAY_NO, false);
+            return page;
+        }
+        page_queue::move_to(heap, pq, &raw mut (*heap).pages[BIN_FULL], page);
+        (*page).flags |= FLAG_IN_FULL;
+        page = next;
+    }
+    // No page with room: a fresh one from a segment.
+    let bs = BIN_SIZES[bin];
+    let page = segment::page_alloc(heap, bs);
+    if page.is_null() {
+        return ptr::null_mut();
+    }
+    init(heap, page, bs);
+    page_queue::push_front(heap, pq, page);
+    page
+}
+
+/// Pops a block from a page known to have one.
+///
+/// # Safety
+/// `page.free` is non-empty and the page is owned by the calling thread.
+#[inline(always)]
+pub(crate) unsafe fn pop_block(page: *mut Page, size: usize, zero: bool) -> *mut u8 {
+    let block = (*page).free;
+    (*page).free = (*block).next;
+    (*page).used += 1;
+    if zero {
+        if (*page).free_is_zero {
+            (*block).next = ptr::null_mut();
+        } else {
+            ptr::write_bytes(block as *mut u8, 0, size);
+        }
+    }
+    block as *mut u8
+}
+
+/// The slow allocation path: thread initialisation, deferred work, finding a page.
+///
+/// # Safety
+/// `heap` is null (thread not initialised) or a heap owned by the calling thread.
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn malloc_generic(heap: *mut Heap, size: usize, zero: bool) -> *mut u8 {
+    let heap = if heap.is_null() {
+        let h = crate::init::thread_heap_init();
+        if h.is_null() {
+            crate::os::set_errno_nomem();
+            return ptr::null_mut();
+        }
+        h
+    } else {
+        heap
+    };
+    crate::stats::GENERIC.fetch_add(1, Ordering::Relaxed);
+    heap::heartbeat(heap);
+    if size > LARGE_OBJ_MAX {
+        return segment::huge_alloc(size, 0);
+    }
+    let mut page = find_free_page(heap, size);
+    if page.is_null() {
+        // Out of memory: give back what we can and try once more.
+        heap::collect(heap, true);
+        page = find_free_page(heap, size);
+        if page.is_null() {
+            crate::os::set_errno_nomem();
+            return ptr::null_mut();
+        }
+    }
+    pop_block(page, size, zero)
+}

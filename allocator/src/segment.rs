@@ -1,0 +1,681 @@
+//! Segments: 4 MiB-aligned regions reserved from the OS and split into pages.
+//!
+//! Kinds: small (64 pages of 64 KiB, blocks <= 16 KiB), medium (8 pages of 512 KiB,
+//! blocks <= 128 KiB), large (one page, blocks <= 2 MiB) and huge (one block, sized to fit,
+//! straight from the OS and back to it on free). The header (this struct plus the page
+//! descriptors) sits at the segment start; page 0 begins after it.
+//!
+//! A thread owns its segments. Freed pages are purged (decommitted / `MADV_DONTNEED`)
+//! after `purge_delay` ms; empty segments go to a small per-thread cache, purged after the
+//! same delay, or back to the OS. A thread that exits *abandons* its segments to a global
+//! list; a thread that needs a new segment first *reclaims* one from that list.
+
+use core::cell::UnsafeCell;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::options;
+use crate::os::{self, align_up};
+use crate::page;
+use crate::page_queue;
+use crate::size_class::bin_of;
+use crate::stats;
+use crate::types::*;
+
+const COOKIE: usize = 0x6d65_7465_6f72_2d61; // "meteor-a"
+/// Bytes kept committed at the start of a purged cached segment (its header link).
+const CACHE_KEEP: usize = 4096;
+
+const fn info_size(capacity: usize) -> usize {
+    align_up(
+        core::mem::size_of::<Segment>() + capacity * core::mem::size_of::<Page>(),
+        PAGE_START_ALIGN,
+    )
+}
+
+const _: () = assert!(info_size(SMALL_PAGES_PER_SEGMENT) <= (1 << SMALL_PAGE_SHIFT) / 4);
+const _: () = assert!(core::mem::size_of::<Segment>() <= CACHE_KEEP);
+
+/// The memory of a page: its first block address and its size in bytes.
+///
+/// # Safety
+/// `seg` initialised and `page` one of its pages.
+pub(crate) unsafe fn page_area(seg: *mut Segment, page: *mut Page) -> (*mut u8, usize) {
+    let base = seg as *mut u8;
+    match (*seg).kind {
+        PageKind::Small | PageKind::Medium => {
+            let psize = 1usize << (*seg).page_shift;
+            let idx = (*page).index as usize;
+            if idx == 0 {
+                (base.add((*seg).info_size), psize - (*seg).info_size)
+            } else {
+                (base.add(idx * psize), psize)
+            }
+        }
+        PageKind::Large => (
+            base.add((*seg).info_size),
+            (*seg).segment_size - (*seg).info_size,
+        ),
+        PageKind::Huge => {
+            let start = (*page).page_start;
+            (start, (*seg).segment_size - (start as usize - seg as usize))
+        }
+    }
+}
+
+// ---- global abandoned list (a tiny spin lock: only thread exit and reclaim take it) ----
+
+struct AbandonedList {
+    lock: AtomicBool,
+    head: UnsafeCell<*mut Segment>,
+    count: AtomicUsize,
+}
+
+// SAFETY: `head` is only accessed while `lock` is held.
+unsafe impl Sync for AbandonedList {}
+
+static ABANDONED: AbandonedList = AbandonedList {
+    lock: AtomicBool::new(false),
+    head: UnsafeCell::new(ptr::null_mut()),
+    count: AtomicUsize::new(0),
+};
+
+fn abandoned_lock() {
+    let mut spins = 0;
+    while ABANDONED
+        .lock
+        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        os::spin(&mut spins);
+    }
+}
+
+fn abandoned_unlock() {
+    ABANDONED.lock.store(false, Ordering::Release);
+}
+
+/// Number of segments waiting to be reclaimed.
+pub(crate) fn abandoned_count() -> usize {
+    ABANDONED.count.load(Ordering::Relaxed)
+}
+
+// ---- queues ----
+
+unsafe fn free_queue(tld: *mut Tld, kind: PageKind) -> *mut SegmentQueue {
+    if kind == PageKind::Small {
+        &raw mut (*tld).small_free
+    } else {
+        &raw mut (*tld).medium_free
+    }
+}
+
+unsafe fn queue_push(q: *mut SegmentQueue, seg: *mut Segment) {
+    (*seg).next = ptr::null_mut();
+    (*seg).prev = (*q).last;
+    if (*q).last.is_null() {
+        (*q).first = seg;
+    } else {
+        (*(*q).last).next = seg;
+    }
+    (*q).last = seg;
+    (*seg).in_free_queue = true;
+}
+
+unsafe fn queue_remove(q: *mut SegmentQueue, seg: *mut Segment) {
+    if !(*seg).in_free_queue {
+        return;
+    }
+    if (*seg).prev.is_null() {
+        (*q).first = (*seg).next;
+    } else {
+        (*(*seg).prev).next = (*seg).next;
+    }
+    if (*seg).next.is_null() {
+        (*q).last = (*seg).prev;
+    } else {
+        (*(*seg).next).prev = (*seg).prev;
+    }
+    (*seg).next = ptr::null_mut();
+    (*seg).prev = ptr::null_mut();
+    (*seg).in_free_queue = false;
+}
+
+unsafe fn all_push(tld: *mut Tld, seg: *mut Segment) {
+    (*seg).all_prev = ptr::null_mut();
+    (*seg).all_next = (*tld).segments;
+    if !(*tld).segments.is_null() {
+        (*(*tld).segments).all_prev = seg;
+    }
+    (*tld).segments = seg;
+    (*tld).segment_count += 1;
+}
+
+unsafe fn all_remove(tld: *mut Tld, seg: *mut Segment) {
+    if (*seg).all_prev.is_null() {
+        (*tld).segments = (*seg).all_next;
+    } else {
+        (*(*seg).all_prev).all_next = (*seg).all_next;
+    }
+    if !(*seg).all_next.is_null() {
+        (*(*seg).all_next).all_prev = (*seg).all_prev;
+    }
+    (*seg).all_next = ptr::null_mut();
+    (*seg).all_prev = ptr::null_mut();
+    (*tld).segment_count -= 1;
+}
+
+// ---- segment allocation ----
+
+/// Takes a segment from the thread's cache or the OS and initialises it for `kind`.
+unsafe fn segment_alloc(tld: *mut Tld, kind: PageKind) -> *mut Segment {
+    let (capacity, page_shift) = match kind {
+        PageKind::Small => (SMALL_PAGES_PER_SEGMENT, SMALL_PAGE_SHIFT),
+        PageKind::Medium => (MEDIUM_PAGES_PER_SEGMENT, MEDIUM_PAGE_SHIFT),
+        _ => (1, SINGLE_PAGE_SHIFT),
+    };
+    let info = info_size(capacity);
+    let seg;
+    let pages_committed;
+    let pages_zero;
+    let (map_base, map_size);
+    if !(*tld).cache.is_null() {
+        seg = (*tld).cache;
+        (*tld).cache = (*seg).abandoned_next;
+        (*tld).cache_count -= 1;
+        map_base = (*seg).map_base;
+        map_size = (*seg).map_size;
+        if (*seg).mem_is_fresh {
+            // purged while cached: only the first CACHE_KEEP bytes are committed
+            if !os::commit((seg as *mut u8).add(CACHE_KEEP), info - CACHE_KEEP) {
+                os::release(map_base, map_size);
+                stats::RESERVED.decrease(map_size);
+                stats::COMMITTED.decrease(CACHE_KEEP);
+                return ptr::null_mut();
+            }
+            stats::COMMITTED.increase(info - CACHE_KEEP);
+            pages_committed = false;
+            pages_zero = true;
+        } else {
+            pages_committed = true;
+            pages_zero = false;
+        }
+    } else {
+        let Some(mem) = os::alloc_aligned(SEGMENT_SIZE, SEGMENT_SIZE, 0) else {
+            if options::get(options::Opt::Verbose) != 0 {
+                os::write_stderr(b"meteor-alloc: out of memory reserving a segment\n");
+            }
+            return ptr::null_mut();
+        };
+        seg = mem.ptr as *mut Segment;
+        map_base = mem.base;
+        map_size = mem.size;
+        stats::RESERVED.increase(map_size);
+        stats::COMMITTED.increase(SEGMENT_SIZE);
+        pages_committed = true;
+        pages_zero = true;
+    }
+    // A fresh segment is zero: only the non-zero fields need writing, but a reused one
+    // must be reset completely.
+    ptr::write_bytes(seg as *mut u8, 0, info);
+    (*seg).thread_id = AtomicUsize::new((*tld).thread_id);
+    (*seg).cookie = COOKIE ^ seg as usize;
+    (*seg).kind = kind;
+    (*seg).page_shift = page_shift;
+    (*seg).capacity = capacity;
+    (*seg).segment_size = SEGMENT_SIZE;
+    (*seg).info_size = info;
+    (*seg).map_base = map_base;
+    (*seg).map_size = map_size;
+    (*seg).mem_is_fresh = false;
+    for i in 0..capacity {
+        let p = Segment::page(seg, i);
+        (*p).index = i as u32;
+        (*p).is_committed = pages_committed;
+        (*p).is_zero_init = pages_zero;
+    }
+    all_push(tld, seg);
+    stats::SEGMENTS.increase(1);
+    seg
+}
+
+/// Gives an empty segment back: to the thread cache, or to the OS.
+unsafe fn segment_free(tld: *mut Tld, seg: *mut Segment) {
+    if (*seg).kind == PageKind::Small || (*seg).kind == PageKind::Medium {
+        queue_remove(free_queue(tld, (*seg).kind), seg);
+    }
+    all_remove(tld, seg);
+    stats::SEGMENTS.decrease(1);
+    let committed = segment_committed(seg);
+    let cache_max = options::get(options::Opt::SegmentCache).max(0) as usize;
+    if (*tld).cache_count < cache_max {
+        // pages purged already stay purged; the rest is purged while cached
+        for i in 0..(*seg).capacity {
+            (*Segment::page(seg, i)).purge_pending = false;
+        }
+        (*seg).purge_count = 0;
+        (*seg).purge_expire = 0;
+        (*seg).mem_is_fresh = false;
+        (*seg).abandoned_next = (*tld).cache;
+        (*seg).thread_id.store(0, Ordering::Relaxed);
+        (*tld).cache = seg;
+        (*tld).cache_count += 1;
+        if committed < SEGMENT_SIZE {
+            // some pages are decommitted already: decommit it all so that a reuse
+            // knows the state of every page
+            os::decommit((seg as *mut u8).add(CACHE_KEEP), SEGMENT_SIZE - CACHE_KEEP);
+            stats::COMMITTED.decrease(committed - CACHE_KEEP);
+            (*seg).mem_is_fresh = true;
+        } else if options::purge_delay() == Some(0) {
+            purge_cached(seg);
+        }
+        return;
+    }
+    stats::COMMITTED.decrease(committed);
+    stats::RESERVED.decrease((*seg).map_size);
+    os::release((*seg).map_base, (*seg).map_size);
+}
+
+/// Bytes of `seg` currently committed (header plus committed pages).
+unsafe fn segment_committed(seg: *mut Segment) -> usize {
+    let mut n = SEGMENT_SIZE;
+    for i in 0..(*seg).capacity {
+        let p = Segment::page(seg, i);
+        if !(*p).is_committed {
+            n -= page_area(seg, p).1;
+        }
+    }
+    n
+}
+
+unsafe fn purge_cached(seg: *mut Segment) {
+    if (*seg).mem_is_fresh {
+        return;
+    }
+    os::decommit((seg as *mut u8).add(CACHE_KEEP), SEGMENT_SIZE - CACHE_KEEP);
+    stats::COMMITTED.decrease(SEGMENT_SIZE - CACHE_KEEP);
+    stats::PURGED.increase(SEGMENT_SIZE - CACHE_KEEP);
+    stats::PURGED.decrease(SEGMENT_SIZE - CACHE_KEEP);
+    (*seg).mem_is_fresh = true;
+}
+
+/// Releases every cached segment to the OS.
+///
+/// # Safety
+/// `tld` owned by the calling thread.
+pub(crate) unsafe fn cache_release(tld: *mut Tld) {
+    while !(*tld).cache.is_null() {
+        let seg = (*tld).cache;
+        (*tld).cache = (*seg).abandoned_next;
+        (*tld).cache_count -= 1;
+        let committed = if (*seg).mem_is_fresh {
+            CACHE_KEEP
+        } else {
+            SEGMENT_SIZE
+        };
+        stats::COMMITTED.decrease(committed);
+        stats::RESERVED.decrease((*seg).map_size);
+        os::release((*seg).map_base, (*seg).map_size);
+    }
+}
+
+// ---- pages ----
+
+/// Takes a free page able to hold blocks of `block_size` for `heap`.
+///
+/// # Safety
+/// `heap` owned by the calling thread.
+pub(crate) unsafe fn page_alloc(heap: *mut Heap, block_size: usize) -> *mut Page {
+    let tld = (*heap).tld;
+    let kind = if block_size <= SMALL_OBJ_MAX {
+        PageKind::Small
+    } else if block_size <= MEDIUM_OBJ_MAX {
+        PageKind::Medium
+    } else {
+        PageKind::Large
+    };
+    if kind == PageKind::Large {
+        let seg = new_segment(heap, kind);
+        if seg.is_null() {
+            return ptr::null_mut();
+        }
+        let page = Segment::page(seg, 0);
+        if !claim(seg, page) {
+            segment_free(tld, seg);
+            return ptr::null_mut();
+        }
+        return page;
+    }
+    let q = free_queue(tld, kind);
+    if (*q).first.is_null() {
+        let seg = new_segment(heap, kind);
+        if seg.is_null() {
+            return ptr::null_mut();
+        }
+        if !(*seg).in_free_queue && (*seg).used < (*seg).capacity && (*seg).kind == kind {
+            queue_push(q, seg);
+        }
+        if (*q).first.is_null() {
+            return ptr::null_mut();
+        }
+    }
+    let seg = (*q).first;
+    for i in 0..(*seg).capacity {
+        let page = Segment::page(seg, i);
+        if !(*page).in_use {
+            if !claim(seg, page) {
+                return ptr::null_mut();
+            }
+            if (*seg).used == (*seg).capacity {
+                queue_remove(q, seg);
+            }
+            return page;
+        }
+    }
+    // unreachable in a consistent segment: a queued segment always has a free page
+    queue_remove(q, seg);
+    ptr::null_mut()
+}
+
+/// A segment of `kind` with a free page: reclaimed from an exited thread or new.
+unsafe fn new_segment(heap: *mut Heap, kind: PageKind) -> *mut Segment {
+    let tld = (*heap).tld;
+    // Reclaiming may already give us a segment with room of the right kind.
+    let mut tries = 0;
+    while abandoned_count() > 0 && tries < 8 {
+        tries += 1;
+        if let Some(seg) = reclaim_one(heap) {
+            if (*seg).kind == kind && (*seg).used < (*seg).capacity && kind != PageKind::Large {
+                return seg;
+            }
+            if kind != PageKind::Large && !(*free_queue(tld, kind)).first.is_null() {
+                return (*free_queue(tld, kind)).first;
+            }
+        }
+    }
+    segment_alloc(tld, kind)
+}
+
+/// Marks `page` in use, committing its memory if it was purged.
+unsafe fn claim(seg: *mut Segment, page: *mut Page) -> bool {
+    if (*page).purge_pending {
+        (*page).purge_pending = false;
+        (*seg).purge_count -= 1;
+        (*page).is_zero_init = false;
+    } else if !(*page).is_committed {
+        let (start, size) = page_area(seg, page);
+        if !os::commit(start, size) {
+            return false;
+        }
+        stats::COMMITTED.increase(size);
+        (*page).is_committed = true;
+    }
+    (*page).in_use = true;
+    (*seg).used += 1;
+    stats::PAGES.increase(1);
+    true
+}
+
+unsafe fn purge_page(seg: *mut Segment, page: *mut Page) {
+    let (start, size) = page_area(seg, page);
+    os::decommit(start, size);
+    stats::COMMITTED.decrease(size);
+    stats::PURGED.increase(size);
+    stats::PURGED.decrease(size);
+    (*page).is_committed = false;
+    (*page).is_zero_init = true;
+}
+
+/// Gives a page back to its segment (any blocks still in it are discarded).
+///
+/// Returns true when the segment became empty and was freed.
+///
+/// # Safety
+/// `page` is in use in a segment owned by `tld`'s thread and in no page queue.
+pub(crate) unsafe fn page_free(tld: *mut Tld, page: *mut Page) -> bool {
+    let seg = segment_of(page as *const u8);
+    (*page).in_use = false;
+    (*page).used = 0;
+    (*page).capacity = 0;
+    (*page).reserved = 0;
+    (*page).flags = 0;
+    (*page).free = ptr::null_mut();
+    (*page).local_free = ptr::null_mut();
+    (*page).block_size = 0;
+    (*page).xthread_free.store(0, Ordering::Relaxed);
+    (*page).is_zero_init = false;
+    stats::PAGES.decrease(1);
+    (*seg).used -= 1;
+    if (*seg).used == 0 {
+        segment_free(tld, seg);
+        return true;
+    }
+    match options::purge_delay() {
+        None => {}
+        Some(0) => purge_page(seg, page),
+        Some(_) => {
+            (*page).purge_pending = true;
+            (*seg).purge_count += 1;
+        }
+    }
+    let kind = (*seg).kind;
+    if (kind == PageKind::Small || kind == PageKind::Medium) && !(*seg).in_free_queue {
+        queue_push(free_queue(tld, kind), seg);
+    }
+    false
+}
+
+/// Purges pages (and cached segments) whose delay has passed; everything when `force`.
+///
+/// # Safety
+/// `tld` owned by the calling thread.
+pub(crate) unsafe fn purge_check(tld: *mut Tld, force: bool) {
+    let delay = match options::purge_delay() {
+        Some(d) => d,
+        None if force => 0,
+        None => return,
+    };
+    let now = os::now_ms();
+    (*tld).last_purge_check = now;
+    let mut seg = (*tld).segments;
+    while !seg.is_null() {
+        if (*seg).purge_count > 0 {
+            if (*seg).purge_expire == 0 {
+                (*seg).purge_expire = now + delay;
+            }
+            if force || now >= (*seg).purge_expire {
+                for i in 0..(*seg).capacity {
+                    let page = Segment::page(seg, i);
+                    if (*page).purge_pending {
+                        (*page).purge_pending = false;
+                        purge_page(seg, page);
+                    }
+                }
+                (*seg).purge_count = 0;
+                (*seg).purge_expire = 0;
+            }
+        }
+        seg = (*seg).all_next;
+    }
+    let mut seg = (*tld).cache;
+    while !seg.is_null() {
+        if !(*seg).mem_is_fresh {
+            if (*seg).purge_expire == 0 {
+                (*seg).purge_expire = now + delay;
+            }
+            if force || now >= (*seg).purge_expire {
+                purge_cached(seg);
+            }
+        }
+        seg = (*seg).abandoned_next;
+    }
+}
+
+// ---- huge blocks ----
+
+/// Allocates a huge block (or a block with a large alignment) in its own segment.
+/// The memory is fresh from the OS, so it is zero.
+///
+/// # Safety
+/// `align` is zero or a power of two.
+pub(crate) unsafe fn huge_alloc(size: usize, align: usize) -> *mut u8 {
+    let align = align.max(PAGE_START_ALIGN);
+    let info = info_size(1);
+    let (mem, block_off) = if align < SEGMENT_SIZE {
+        let block_off = align_up(info, align);
+        let Some(total) = size
+            .checked_add(block_off)
+            .and_then(|t| t.checked_add(4095))
+        else {
+            os::set_errno_nomem();
+            return ptr::null_mut();
+        };
+        (os::alloc_aligned(total & !4095, SEGMENT_SIZE, 0), block_off)
+    } else {
+        let Some(total) = size
+            .checked_add(SEGMENT_SIZE)
+            .and_then(|t| t.checked_add(4095))
+        else {
+            os::set_errno_nomem();
+            return ptr::null_mut();
+        };
+        (
+            os::alloc_aligned(total & !4095, align, SEGMENT_SIZE),
+            SEGMENT_SIZE,
+        )
+    };
+    let Some(mem) = mem else {
+        os::set_errno_nomem();
+        return ptr::null_mut();
+    };
+    let seg = mem.ptr as *mut Segment;
+    let seg_size = align_up(block_off + size, 4096);
+    (*seg).thread_id = AtomicUsize::new(0);
+    (*seg).cookie = COOKIE ^ seg as usize;
+    (*seg).kind = PageKind::Huge;
+    (*seg).page_shift = SINGLE_PAGE_SHIFT;
+    (*seg).capacity = 1;
+    (*seg).used = 1;
+    (*seg).segment_size = seg_size;
+    (*seg).info_size = info;
+    (*seg).map_base = mem.base;
+    (*seg).map_size = mem.size;
+    let page = Segment::page(seg, 0);
+    let block = (seg as *mut u8).add(block_off);
+    (*page).in_use = true;
+    (*page).is_committed = true;
+    (*page).page_start = block;
+    (*page).block_size = seg_size - block_off;
+    (*page).reserved = 1;
+    (*page).capacity = 1;
+    (*page).used = 1;
+    stats::RESERVED.increase(mem.size);
+    stats::COMMITTED.increase(mem.size);
+    stats::HUGE.increase(1);
+    block
+}
+
+/// Returns a huge segment to the OS.
+///
+/// # Safety
+/// `seg` is a huge segment whose block is no longer used.
+pub(crate) unsafe fn huge_free(seg: *mut Segment) {
+    let (base, size) = ((*seg).map_base, (*seg).map_size);
+    stats::HUGE.decrease(1);
+    stats::RESERVED.decrease(size);
+    stats::COMMITTED.decrease(size);
+    os::release(base, size);
+}
+
+// ---- abandon and reclaim ----
+
+/// Abandons every segment of an exiting thread (its pages must have been detached from
+/// their heaps: `xheap` null, delayed state `DELAY_NEVER`). Cached segments are released.
+///
+/// # Safety
+/// `tld` owned by the calling thread, which is exiting.
+pub(crate) unsafe fn abandon_all(tld: *mut Tld) {
+    cache_release(tld);
+    while !(*tld).segments.is_null() {
+        let seg = (*tld).segments;
+        if (*seg).kind == PageKind::Small || (*seg).kind == PageKind::Medium {
+            queue_remove(free_queue(tld, (*seg).kind), seg);
+        }
+        all_remove(tld, seg);
+        if (*seg).used == 0 {
+            stats::SEGMENTS.decrease(1);
+            stats::COMMITTED.decrease(segment_committed(seg));
+            stats::RESERVED.decrease((*seg).map_size);
+            os::release((*seg).map_base, (*seg).map_size);
+            continue;
+        }
+        for i in 0..(*seg).capacity {
+            let page = Segment::page(seg, i);
+            if (*page).purge_pending {
+                (*page).purge_pending = false;
+                purge_page(seg, page);
+            }
+        }
+        (*seg).purge_count = 0;
+        (*seg).purge_expire = 0;
+        stats::ABANDONED.increase(1);
+        abandoned_lock();
+        (*seg).thread_id.store(0, Ordering::Release);
+        (*seg).abandoned_next = *ABANDONED.head.get();
+        *ABANDONED.head.get() = seg;
+        ABANDONED.count.fetch_add(1, Ordering::Relaxed);
+        abandoned_unlock();
+    }
+}
+
+/// Takes one abandoned segment and adopts its pages into `heap`. Returns the segment if
+/// it is still alive afterwards (it is freed when all its pages turned out empty).
+unsafe fn reclaim_one(heap: *mut Heap) -> Option<*mut Segment> {
+    abandoned_lock();
+    let seg = *ABANDONED.head.get();
+    if !seg.is_null() {
+        *ABANDONED.head.get() = (*seg).abandoned_next;
+        ABANDONED.count.fetch_sub(1, Ordering::Relaxed);
+    }
+    abandoned_unlock();
+    if seg.is_null() {
+        return None;
+    }
+    let tld = (*heap).tld;
+    stats::ABANDONED.decrease(1);
+    stats::RECLAIMED.fetch_add(1, Ordering::Relaxed);
+    (*seg).abandoned_next = ptr::null_mut();
+    (*seg).thread_id.store((*tld).thread_id, Ordering::Release);
+    all_push(tld, seg);
+    // Pages: adopt the ones still in use, free the ones that emptied meanwhile.
+    if (*seg).kind == PageKind::Small || (*seg).kind == PageKind::Medium {
+        // make sure page_free can queue it
+        (*seg).in_free_queue = false;
+    }
+    for i in 0..(*seg).capacity {
+        let page = Segment::page(seg, i);
+        if !(*page).in_use {
+            continue;
+        }
+        (*page).xheap.store(heap, Ordering::Release);
+        page::use_delayed_free(page, DELAY_NO, true);
+        page::free_collect(page, false);
+        if (*page).used == 0 {
+            if page_free(tld, page) {
+                return None;
+            }
+        } else {
+            (*page).flags &= !FLAG_IN_FULL;
+            let pq = &raw mut (*heap).pages[bin_of((*page).block_size)];
+            page_queue::push_back(heap, pq, page);
+        }
+    }
+    let kind = (*seg).kind;
+    if (kind == PageKind::Small || kind == PageKind::Medium)
+        && (*seg).used < (*seg).capacity
+        && !(*seg).in_free_queue
+    {
+        queue_push(free_queue(tld, kind), seg);
+    }
+    Some(seg)
+}

@@ -1,0 +1,539 @@
+//! Unit tests of the allocator concepts (the std test harness allocates through the system
+//! allocator; these tests call the allocator directly).
+
+use core::sync::atomic::Ordering;
+use std::sync::{Arc, Barrier, Mutex};
+use std::vec::Vec;
+
+use crate::alloc::{heap_malloc_aligned, usable_size};
+use crate::capi::*;
+use crate::heap;
+use crate::size_class::{BIN_FULL, bin_of};
+use crate::types::*;
+
+fn fill(p: *mut u8, n: usize, seed: u8) {
+    for i in 0..n {
+        // SAFETY: `p` points to at least `n` writable bytes.
+        unsafe { *p.add(i) = seed.wrapping_add(i as u8) };
+    }
+}
+
+fn check(p: *const u8, n: usize, seed: u8) {
+    for i in 0..n {
+        // SAFETY: `p` points to at least `n` readable bytes.
+        assert_eq!(unsafe { *p.add(i) }, seed.wrapping_add(i as u8), "byte {i}");
+    }
+}
+
+fn my_heap() -> *mut Heap {
+    crate::alloc::default_heap()
+}
+
+#[test]
+fn malloc_free_every_size_class() {
+    let sizes: Vec<usize> = (0..=2048)
+        .chain([
+            4095,
+            4096,
+            10_000,
+            16 << 10,
+            100 << 10,
+            128 << 10,
+            129 << 10,
+            1 << 20,
+            2 << 20,
+            (2 << 20) + 1,
+            9 << 20,
+        ])
+        .collect();
+    let mut ptrs = Vec::new();
+    for (i, &s) in sizes.iter().enumerate() {
+        let p = crate::malloc(s);
+        assert!(!p.is_null(), "size {s}");
+        assert_eq!(p as usize % 8, 0);
+        // SAFETY: live block.
+        assert!(unsafe { usable_size(p) } >= s);
+        fill(p, s.min(4096), i as u8);
+        ptrs.push((p, s, i as u8));
+    }
+    for &(p, s, seed) in &ptrs {
+        check(p, s.min(4096), seed);
+    }
+    for (p, _, _) in ptrs {
+        // SAFETY: live block from this allocator.
+        unsafe { crate::free(p) };
+    }
+}
+
+#[test]
+fn blocks_of_16_multiples_are_16_aligned() {
+    for s in (16..=4096).step_by(16) {
+        let p = mt_malloc(s) as *mut u8;
+        assert_eq!(p as usize % 16, 0, "size {s}");
+        // SAFETY: live block.
+        unsafe { mt_free(p as _) };
+    }
+}
+
+#[test]
+fn direct_cache_and_local_free_list() {
+    let heap = my_heap();
+    let p = mt_malloc(24) as *mut u8;
+    // SAFETY: `heap` is this thread's heap; `p` a live block of it.
+    unsafe {
+        let page = (*heap).pages_direct[3];
+        assert_ne!(page, heap::empty_page(), "direct cache points at the page");
+        assert_eq!(page, page_of(segment_of(p), p));
+        assert_eq!((*page).block_size, 24);
+        let used = (*page).used;
+        mt_free(p as _);
+        assert_eq!((*page).used, used - 1);
+        assert_eq!(
+            (*page).local_free as *mut u8,
+            p,
+            "same-thread free goes to local_free"
+        );
+    }
+}
+
+#[test]
+fn free_list_is_collected_when_it_runs_dry() {
+    // allocate a whole fresh page of one size class, free everything locally, and see the
+    // same blocks handed out again after local_free moves to free
+    let size = 3000; // a size class no other test uses
+    let mut v = Vec::new();
+    let first = mt_malloc(size) as *mut u8;
+    // SAFETY: live block.
+    let page = unsafe { page_of(segment_of(first), first) };
+    // SAFETY: `page` is this thread's page.
+    let reserved = unsafe { (*page).reserved } as usize;
+    v.push(first);
+    for _ in 1..reserved {
+        let p = mt_malloc(size) as *mut u8;
+        // SAFETY: live block.
+        assert_eq!(unsafe { page_of(segment_of(p), p) }, page);
+        v.push(p);
+    }
+    // SAFETY: page owned by this thread.
+    unsafe {
+        assert!((*page).free.is_null());
+        assert_eq!((*page).used as usize, reserved);
+    }
+    let keep = v.pop().unwrap();
+    for &p in &v {
+        // SAFETY: live block.
+        unsafe { mt_free(p as _) };
+    }
+    let again = mt_malloc(size) as *mut u8;
+    assert!(v.contains(&again), "a locally freed block is reused");
+    // SAFETY: live blocks.
+    unsafe {
+        mt_free(again as _);
+        mt_free(keep as _);
+    }
+}
+
+#[test]
+fn calloc_zeroes_reused_memory() {
+    let mut v = Vec::new();
+    for s in [8usize, 40, 500, 5000, 70_000, 300_000] {
+        let p = mt_malloc(s) as *mut u8;
+        fill(p, s, 0xA5);
+        v.push((p, s));
+    }
+    for &(p, _) in &v {
+        // SAFETY: live block.
+        unsafe { mt_free(p as _) };
+    }
+    for &(_, s) in &v {
+        let p = mt_calloc(1, s) as *mut u8;
+        for i in 0..s {
+            // SAFETY: `s` readable bytes.
+            assert_eq!(unsafe { *p.add(i) }, 0, "size {s} byte {i}");
+        }
+        // SAFETY: live block.
+        unsafe { mt_free(p as _) };
+    }
+    assert!(
+        mt_calloc(usize::MAX / 2, 4).is_null(),
+        "overflow is an error"
+    );
+}
+
+#[test]
+fn aligned_allocation() {
+    let mut align = 8usize;
+    while align <= (16 << 20) {
+        for size in [1usize, 7, 24, 100, 4096, 70_000, 3 << 20] {
+            let p = mt_aligned_alloc(align, size) as *mut u8;
+            assert!(!p.is_null(), "align {align} size {size}");
+            assert_eq!(p as usize % align, 0, "align {align} size {size}");
+            // SAFETY: live block.
+            assert!(unsafe { mt_usable_size(p as _) } >= size);
+            fill(p, size.min(10_000), 3);
+            check(p, size.min(10_000), 3);
+            // SAFETY: live block.
+            unsafe { mt_free(p as _) };
+        }
+        align *= 2;
+    }
+    assert!(
+        mt_aligned_alloc(24, 10).is_null(),
+        "non-power-of-two alignment"
+    );
+    assert!(mt_aligned_alloc(0, 10).is_null());
+}
+
+#[test]
+fn aligned_blocks_freed_from_another_thread() {
+    let ptrs: Vec<usize> = (0..64)
+        .map(|i| mt_aligned_alloc(8192, 100 + i * 10) as usize)
+        .collect();
+    for &p in &ptrs {
+        assert_eq!(p % 8192, 0);
+    }
+    std::thread::spawn(move || {
+        for p in ptrs {
+            // SAFETY: live blocks.
+            unsafe { mt_free(p as _) };
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn realloc_grows_and_shrinks_preserving_data() {
+    // SAFETY: all pointers are live blocks from this allocator.
+    unsafe {
+        let mut p = mt_realloc(core::ptr::null_mut(), 10) as *mut u8;
+        fill(p, 10, 7);
+        let mut size = 10;
+        for new in [20usize, 16, 1000, 100_000, 5 << 20, 12 << 20, 300, 5] {
+            let q = mt_realloc(p as _, new) as *mut u8;
+            assert!(!q.is_null());
+            check(q, size.min(new), 7);
+            fill(q, new, 7);
+            p = q;
+            size = new;
+        }
+        // in place when it still fits
+        let q = mt_realloc(p as _, 4) as *mut u8;
+        assert_eq!(q, p);
+        mt_free(q as _);
+    }
+}
+
+#[test]
+fn huge_blocks_come_from_and_return_to_the_os() {
+    let before = crate::stats::HUGE.total();
+    let p = mt_malloc(32 << 20) as *mut u8;
+    assert!(!p.is_null());
+    assert!(crate::stats::HUGE.total() > before);
+    // SAFETY: 32 MiB block.
+    unsafe {
+        assert_eq!(*p.add((32 << 20) - 1), 0, "fresh OS memory is zero");
+        *p.add((32 << 20) - 1) = 1;
+        assert!(mt_usable_size(p as _) >= 32 << 20);
+        let seg = segment_of(p);
+        assert_eq!((*seg).kind, PageKind::Huge);
+        mt_free(p as _);
+    }
+}
+
+#[test]
+fn out_of_memory_returns_null() {
+    assert!(mt_malloc(usize::MAX - 4096).is_null());
+    assert!(mt_malloc(1 << 60).is_null());
+    assert!(mt_aligned_alloc(1 << 40, usize::MAX / 2).is_null());
+}
+
+#[test]
+fn cross_thread_free_goes_to_thread_free_list() {
+    let p = mt_malloc(200) as usize;
+    // SAFETY: live block.
+    let page = unsafe { page_of(segment_of(p as *const u8), p as *const u8) };
+    std::thread::spawn(move || {
+        // SAFETY: live block, freed exactly once.
+        unsafe { mt_free(p as _) };
+    })
+    .join()
+    .unwrap();
+    // SAFETY: `page` belongs to this thread.
+    unsafe {
+        let tf = (*page).xthread_free.load(Ordering::Acquire);
+        let used = (*page).used;
+        assert_eq!(tf & !DELAY_MASK, p, "the block waits on thread_free");
+        crate::page::free_collect(page, false);
+        assert_eq!((*page).used, used - 1, "collected by the owner");
+    }
+}
+
+#[test]
+fn full_pages_are_found_again_through_delayed_frees() {
+    let size = 2600; // a size class no other test uses
+    let heap = my_heap();
+    // fill more than one page so the first goes to the full queue
+    let mut v: Vec<usize> = Vec::new();
+    let first = mt_malloc(size) as *mut u8;
+    // SAFETY: live block.
+    let page = unsafe { page_of(segment_of(first), first) };
+    // SAFETY: this thread's page.
+    let reserved = unsafe { (*page).reserved } as usize;
+    v.push(first as usize);
+    for _ in 0..reserved + 2 {
+        v.push(mt_malloc(size) as usize);
+    }
+    // SAFETY: this thread's page and heap.
+    unsafe {
+        assert_ne!(
+            (*page).flags & FLAG_IN_FULL,
+            0,
+            "the exhausted page moved to the full queue"
+        );
+        assert!(heap::page_queue_len(&(*heap).pages[BIN_FULL]) >= 1);
+    }
+    let mine: Vec<usize> = v
+        .iter()
+        .copied()
+        .filter(|&p| unsafe { page_of(segment_of(p as _), p as _) } == page)
+        .collect();
+    let others: Vec<usize> = v.iter().copied().filter(|p| !mine.contains(p)).collect();
+    let m2 = mine.clone();
+    std::thread::spawn(move || {
+        for p in m2 {
+            // SAFETY: live blocks.
+            unsafe { mt_free(p as _) };
+        }
+    })
+    .join()
+    .unwrap();
+    // the owner notices on its slow path and moves the page out of the full queue
+    // SAFETY: this thread's heap.
+    unsafe {
+        assert!(
+            !(*heap)
+                .thread_delayed_free
+                .load(Ordering::Acquire)
+                .is_null()
+        );
+        heap::collect(heap, false);
+    }
+    for p in others {
+        // SAFETY: live blocks.
+        unsafe { mt_free(p as _) };
+    }
+}
+
+#[test]
+fn first_class_heaps() {
+    let h = mt_heap_new();
+    assert!(!h.is_null());
+    // SAFETY: `h` is this thread's live heap until destroyed.
+    unsafe {
+        let mut v = Vec::new();
+        for i in 0..1000 {
+            let p = mt_heap_malloc(h, 16 + i % 300) as *mut u8;
+            assert!(!p.is_null());
+            fill(p, 16, i as u8);
+            v.push(p);
+        }
+        let z = mt_heap_calloc(h, 10, 10) as *mut u8;
+        check(z, 0, 0);
+        for i in 0..100 {
+            assert_eq!(*z.add(i), 0);
+        }
+        let a = mt_heap_aligned_alloc(h, 256, 10) as usize;
+        assert_eq!(a % 256, 0);
+        // free some individually, destroy drops the rest at once
+        for p in v.drain(..500) {
+            mt_free(p as _);
+        }
+        let hu = h as usize;
+        let other = std::thread::spawn(move || mt_heap_malloc(hu as *mut MtHeap, 10) as usize)
+            .join()
+            .unwrap();
+        assert_eq!(other, 0, "a heap is only usable on its own thread");
+        mt_heap_destroy(h);
+        mt_heap_destroy(core::ptr::null_mut());
+    }
+}
+
+#[test]
+fn exited_threads_abandon_and_others_reclaim() {
+    let before = crate::stats::RECLAIMED.load(Ordering::Relaxed);
+    let live: Vec<usize> = std::thread::spawn(|| {
+        (0..5000)
+            .map(|i| mt_malloc(32 + i % 500) as usize)
+            .collect()
+    })
+    .join()
+    .unwrap();
+    // The thread exited (its pthread key destructor ran) with live blocks: its segments
+    // are abandoned. Free half of the blocks from here (cross-thread, into abandoned pages).
+    for &p in live.iter().step_by(2) {
+        // SAFETY: live blocks.
+        unsafe { mt_free(p as _) };
+    }
+    assert!(
+        crate::segment::abandoned_count() > 0
+            || crate::stats::RECLAIMED.load(Ordering::Relaxed) > before
+    );
+    // A new thread that needs segments reclaims abandoned ones.
+    std::thread::spawn(|| {
+        let v: Vec<usize> = (0..20_000)
+            .map(|i| mt_malloc(16 + i % 1000) as usize)
+            .collect();
+        for p in v {
+            // SAFETY: live blocks.
+            unsafe { mt_free(p as _) };
+        }
+    })
+    .join()
+    .unwrap();
+    assert!(
+        crate::stats::RECLAIMED.load(Ordering::Relaxed) > before,
+        "a segment was reclaimed"
+    );
+    for &p in live.iter().skip(1).step_by(2) {
+        // SAFETY: live blocks.
+        unsafe { mt_free(p as _) };
+    }
+}
+
+#[test]
+fn thread_data_is_recycled() {
+    for _ in 0..50 {
+        std::thread::spawn(|| {
+            let p = mt_malloc(10);
+            // SAFETY: live block.
+            unsafe { mt_free(p) };
+        })
+        .join()
+        .unwrap();
+    }
+    assert!(crate::init::THREAD_DONE_COUNT.load(Ordering::Relaxed) >= 50);
+}
+
+#[test]
+fn purge_returns_memory() {
+    let before = crate::stats::PURGED.total();
+    std::thread::spawn(|| {
+        let v: Vec<usize> = (0..4000).map(|_| mt_malloc(1000) as usize).collect();
+        for p in v {
+            // SAFETY: live blocks.
+            unsafe { mt_free(p as _) };
+        }
+        mt_collect(true);
+    })
+    .join()
+    .unwrap();
+    assert!(crate::stats::PURGED.total() > before, "pages were purged");
+}
+
+#[test]
+fn many_threads_share_blocks() {
+    const THREADS: usize = 4;
+    const OPS: usize = 20_000;
+    let queue: Arc<Mutex<Vec<(usize, usize, u8)>>> = Arc::new(Mutex::new(Vec::new()));
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let q = queue.clone();
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                b.wait();
+                let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ t as u64;
+                for i in 0..OPS {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let size = match rng % 100 {
+                        0 => (rng >> 8) as usize % (3 << 20),
+                        1..=10 => (rng >> 8) as usize % 65_536,
+                        _ => (rng >> 8) as usize % 512,
+                    };
+                    let p = mt_malloc(size) as *mut u8;
+                    let seed = (i ^ t) as u8;
+                    fill(p, size.min(64), seed);
+                    if rng.is_multiple_of(2) {
+                        q.lock().unwrap().push((p as usize, size, seed));
+                    } else {
+                        check(p, size.min(64), seed);
+                        // SAFETY: live block.
+                        unsafe { mt_free(p as _) };
+                    }
+                    if rng.is_multiple_of(3) {
+                        let item = q.lock().unwrap().pop();
+                        if let Some((p, size, seed)) = item {
+                            check(p as *const u8, size.min(64), seed);
+                            // SAFETY: live block taken from the queue once.
+                            unsafe { mt_free(p as _) };
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    for (p, size, seed) in queue.lock().unwrap().drain(..) {
+        check(p as *const u8, size.min(64), seed);
+        // SAFETY: live block.
+        unsafe { mt_free(p as _) };
+    }
+}
+
+#[test]
+fn bins_of_page_kinds() {
+    assert_eq!(
+        bin_of(SMALL_OBJ_MAX),
+        bin_of(SMALL_OBJ_MAX - 1) + 1 - if SMALL_OBJ_MAX > 128 { 1 } else { 0 }
+    );
+    let p = mt_malloc(MEDIUM_OBJ_MAX) as *mut u8;
+    // SAFETY: live block.
+    unsafe {
+        assert_eq!((*segment_of(p)).kind, PageKind::Medium);
+        mt_free(p as _);
+    }
+    let p = mt_malloc(MEDIUM_OBJ_MAX + 1) as *mut u8;
+    // SAFETY: live block.
+    unsafe {
+        assert_eq!((*segment_of(p)).kind, PageKind::Large);
+        mt_free(p as _);
+    }
+    let p = mt_malloc(100) as *mut u8;
+    // SAFETY: live block.
+    unsafe {
+        assert_eq!((*segment_of(p)).kind, PageKind::Small);
+        mt_free(p as _);
+    }
+}
+
+#[test]
+fn version_stats_and_options() {
+    assert_eq!(mt_version(), 100);
+    let p = mt_malloc(100);
+    let mut s = crate::stats::Stats::default();
+    // SAFETY: valid out-pointer, live block.
+    unsafe {
+        mt_stats_get(&mut s);
+        mt_stats_get(core::ptr::null_mut());
+        mt_free(p);
+    }
+    assert!(s.segments_current >= 1);
+    assert!(s.committed_peak >= s.committed_current);
+    assert!(s.threads_total >= 1);
+    assert_eq!(mt_option_get(99), -1);
+    assert_eq!(mt_option_get(3), 4);
+    assert!(mt_init_mode() >= 1);
+}
+
+#[test]
+fn heap_malloc_aligned_rejects_bad_alignment() {
+    // SAFETY: this thread's heap.
+    unsafe {
+        assert!(heap_malloc_aligned(my_heap(), 10, 3, false).is_null());
+    }
+}

@@ -1,0 +1,256 @@
+//! Core data structures and layout constants shared by every concept.
+//!
+//! Memory is organised as in mimalloc: a thread owns *segments* (4 MiB, 4 MiB-aligned,
+//! reserved from the OS), each split into *pages* that serve blocks of one size class.
+//! Any pointer maps to its segment by masking (`segment_of`), and to its page by a shift.
+
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicUsize};
+
+use crate::size_class::BIN_COUNT;
+
+pub(crate) const WORD: usize = 8;
+pub(crate) const KIB: usize = 1024;
+
+pub(crate) const SEGMENT_SHIFT: usize = 22;
+/// Size and alignment of a segment (huge segments may be larger, never smaller).
+pub(crate) const SEGMENT_SIZE: usize = 1 << SEGMENT_SHIFT;
+pub(crate) const SEGMENT_MASK: usize = SEGMENT_SIZE - 1;
+
+pub(crate) const SMALL_PAGE_SHIFT: usize = 16; // 64 KiB
+pub(crate) const MEDIUM_PAGE_SHIFT: usize = 19; // 512 KiB
+pub(crate) const SMALL_PAGES_PER_SEGMENT: usize = SEGMENT_SIZE >> SMALL_PAGE_SHIFT;
+pub(crate) const MEDIUM_PAGES_PER_SEGMENT: usize = SEGMENT_SIZE >> MEDIUM_PAGE_SHIFT;
+/// Page shift of single-page (large and huge) segments: every offset maps to page 0.
+pub(crate) const SINGLE_PAGE_SHIFT: usize = usize::BITS as usize - 1;
+
+/// Largest block served from 64 KiB small pages.
+pub(crate) const SMALL_OBJ_MAX: usize = (1 << SMALL_PAGE_SHIFT) / 4;
+/// Largest block served from 512 KiB medium pages.
+pub(crate) const MEDIUM_OBJ_MAX: usize = (1 << MEDIUM_PAGE_SHIFT) / 4;
+/// Largest block served from a large (one page per segment) segment; above this: huge.
+pub(crate) const LARGE_OBJ_MAX: usize = SEGMENT_SIZE / 2;
+
+/// Requests up to this size go through the direct page cache (one load, one pop).
+pub(crate) const SMALL_SIZE_MAX: usize = 128 * WORD;
+pub(crate) const PAGES_DIRECT: usize = SMALL_SIZE_MAX / WORD + 1;
+
+/// Alignment of every page start (and so of every block of a power-of-two multiple size).
+pub(crate) const PAGE_START_ALIGN: usize = 4096;
+/// Largest alignment served by rounding the size up inside ordinary pages.
+pub(crate) const ALIGN_IN_PAGE_MAX: usize = PAGE_START_ALIGN;
+/// Fresh free-list entries are built at most this many bytes at a time.
+pub(crate) const MAX_EXTEND_BYTES: usize = 4 * KIB;
+
+/// Thread-free list states in the low two bits of `Page::xthread_free`.
+pub(crate) const DELAY_NO: usize = 0;
+pub(crate) const DELAY_USE: usize = 1;
+pub(crate) const DELAY_FREEING: usize = 2;
+pub(crate) const DELAY_NEVER: usize = 3;
+pub(crate) const DELAY_MASK: usize = 3;
+
+/// `Page::flags` bits. Both zero means the free fast path applies.
+pub(crate) const FLAG_IN_FULL: u8 = 1;
+pub(crate) const FLAG_HAS_ALIGNED: u8 = 2;
+
+/// A free block: the first word links to the next free block.
+#[repr(C)]
+pub(crate) struct Block {
+    pub next: *mut Block,
+}
+
+#[repr(u8)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum PageKind {
+    Small = 0,
+    Medium = 1,
+    Large = 2,
+    Huge = 3,
+}
+
+/// A page: a run of memory inside a segment serving blocks of one size.
+#[repr(C)]
+pub(crate) struct Page {
+    // ---- hot: allocation and local free ----
+    /// Allocation pops from here.
+    pub free: *mut Block,
+    /// Same-thread frees push here (no atomics); moved to `free` when it runs dry.
+    pub local_free: *mut Block,
+    /// Blocks handed out and not yet collected back (includes pending thread frees).
+    pub used: u32,
+    /// Blocks carved into free lists so far (extended lazily up to `reserved`).
+    pub capacity: u32,
+    /// Blocks that fit in the page.
+    pub reserved: u32,
+    /// `FLAG_IN_FULL` | `FLAG_HAS_ALIGNED`.
+    pub flags: u8,
+    /// Every block in `free` is fresh memory from the OS (zero except its `next` word).
+    pub free_is_zero: bool,
+    /// The page memory was zero when the page was (re)initialised.
+    pub is_zero_init: bool,
+    /// Retirement countdown for an empty page kept around to avoid thrashing.
+    pub retire_expire: u8,
+    pub block_size: usize,
+    pub page_start: *mut u8,
+    // ---- cross-thread ----
+    /// Cross-thread frees: block pointer | delayed-free state (low 2 bits).
+    pub xthread_free: AtomicUsize,
+    /// Owning heap (null while abandoned).
+    pub xheap: AtomicPtr<Heap>,
+    // ---- queues and segment bookkeeping ----
+    pub next: *mut Page,
+    pub prev: *mut Page,
+    pub index: u32,
+    pub in_use: bool,
+    pub is_committed: bool,
+    pub purge_pending: bool,
+    pub _reserved: u8,
+}
+
+/// A segment header; its page descriptors follow it in memory.
+#[repr(C)]
+pub(crate) struct Segment {
+    /// Owning thread id; 0 when abandoned or for huge segments.
+    pub thread_id: AtomicUsize,
+    pub cookie: usize,
+    pub kind: PageKind,
+    pub page_shift: usize,
+    pub capacity: usize,
+    pub used: usize,
+    /// Bytes from the segment start to its end (for huge: header + block).
+    pub segment_size: usize,
+    /// Header bytes (segment + page descriptors), rounded to `PAGE_START_ALIGN`.
+    pub info_size: usize,
+    /// The OS mapping holding this segment.
+    pub map_base: *mut u8,
+    pub map_size: usize,
+    /// The memory was committed as a whole on allocation (always true on Linux).
+    pub mem_is_fresh: bool,
+    pub in_free_queue: bool,
+    /// Link in the owning thread's queue of segments that have free pages.
+    pub next: *mut Segment,
+    pub prev: *mut Segment,
+    /// Link in the owning thread's list of all its segments.
+    pub all_next: *mut Segment,
+    pub all_prev: *mut Segment,
+    /// Link in the global abandoned list or the thread's segment cache.
+    pub abandoned_next: *mut Segment,
+    /// Pages whose memory waits to be returned to the OS.
+    pub purge_count: usize,
+    /// When the pending purges are due (ms, 0 = not stamped yet).
+    pub purge_expire: u64,
+}
+
+impl Segment {
+    /// The page descriptors following the header.
+    ///
+    /// # Safety
+    /// `this` must point to an initialised segment header.
+    #[inline(always)]
+    pub(crate) unsafe fn pages(this: *mut Segment) -> *mut Page {
+        (this as *mut u8).add(core::mem::size_of::<Segment>()) as *mut Page
+    }
+
+    /// # Safety
+    /// `this` must point to an initialised segment and `i < capacity`.
+    #[inline(always)]
+    pub(crate) unsafe fn page(this: *mut Segment, i: usize) -> *mut Page {
+        Segment::pages(this).add(i)
+    }
+}
+
+/// The segment holding a pointer returned by the allocator.
+///
+/// Uses `p - 1` so that a block placed exactly at a segment boundary (huge blocks with
+/// alignment >= `SEGMENT_SIZE`) maps to the header just below it; ordinary blocks never
+/// start at a segment's first byte (the header is there).
+#[inline(always)]
+pub(crate) fn segment_of(p: *const u8) -> *mut Segment {
+    ((p as usize).wrapping_sub(1) & !SEGMENT_MASK) as *mut Segment
+}
+
+/// The page of segment `seg` holding `p`.
+///
+/// # Safety
+/// `seg` must be `segment_of(p)` for a pointer `p` inside the segment.
+#[inline(always)]
+pub(crate) unsafe fn page_of(seg: *mut Segment, p: *const u8) -> *mut Page {
+    let idx = ((p as usize) - (seg as usize)) >> (*seg).page_shift;
+    Segment::page(seg, idx)
+}
+
+/// A queue of pages serving one block size.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct PageQueue {
+    pub first: *mut Page,
+    pub last: *mut Page,
+    pub block_size: usize,
+}
+
+/// A heap: a set of page queues owned by one thread.
+#[repr(C)]
+pub(crate) struct Heap {
+    pub tld: *mut Tld,
+    /// Per word-size: the first page of the matching queue (or the empty page).
+    pub pages_direct: [*mut Page; PAGES_DIRECT],
+    pub pages: [PageQueue; BIN_COUNT],
+    /// Blocks freed by other threads into pages that were full (see `free.rs`).
+    pub thread_delayed_free: AtomicPtr<Block>,
+    pub thread_id: usize,
+    pub page_count: usize,
+    pub page_retired_min: usize,
+    pub page_retired_max: usize,
+    pub generic_count: usize,
+    /// Next heap of the same thread.
+    pub next: *mut Heap,
+    pub is_backing: bool,
+}
+
+/// A queue of segments (doubly linked through `Segment::next/prev`).
+#[derive(Clone, Copy)]
+pub(crate) struct SegmentQueue {
+    pub first: *mut Segment,
+    pub last: *mut Segment,
+}
+
+impl SegmentQueue {
+    pub(crate) const fn new() -> Self {
+        SegmentQueue {
+            first: ptr::null_mut(),
+            last: ptr::null_mut(),
+        }
+    }
+}
+
+/// Thread-local data: what a thread owns besides its heaps.
+#[repr(C)]
+pub(crate) struct Tld {
+    pub thread_id: usize,
+    pub heap_backing: *mut Heap,
+    /// All heaps of this thread (the backing heap first).
+    pub heaps: *mut Heap,
+    pub small_free: SegmentQueue,
+    pub medium_free: SegmentQueue,
+    /// Every segment this thread owns.
+    pub segments: *mut Segment,
+    pub segment_count: usize,
+    /// Empty segments kept for reuse (linked by `abandoned_next`).
+    pub cache: *mut Segment,
+    pub cache_count: usize,
+    /// Last time (ms) pending purges were checked.
+    pub last_purge_check: u64,
+    /// A reclaim of abandoned segments is worth trying.
+    pub reclaim_hint: bool,
+}
+
+/// The memory a thread's default heap and its `Tld` live in.
+#[repr(C)]
+pub(crate) struct ThreadData {
+    pub heap: Heap,
+    pub tld: Tld,
+    pub next_free: *mut ThreadData,
+}
+
+const _: () = assert!(core::mem::size_of::<Segment>().is_multiple_of(16));
+const _: () = assert!(core::mem::size_of::<Page>().is_multiple_of(8));
