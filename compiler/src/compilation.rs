@@ -27,7 +27,11 @@ pub struct Options {
 
 impl Options {
     pub fn new(target: Target, jit: bool) -> Self {
-        Options { target, jit, print: PrintFlags::default() }
+        Options {
+            target,
+            jit,
+            print: PrintFlags::default(),
+        }
     }
 }
 

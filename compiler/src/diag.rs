@@ -18,7 +18,11 @@ impl Span {
 
     /// The smallest span covering both (which must be in the same file).
     pub fn to(self, other: Span) -> Span {
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 }
 
@@ -37,11 +41,17 @@ pub struct Diagnostics {
 
 impl Diagnostics {
     pub fn error(&mut self, span: Span, message: impl Into<String>) {
-        self.errors.push(Diagnostic { span: Some(span), message: message.into() });
+        self.errors.push(Diagnostic {
+            span: Some(span),
+            message: message.into(),
+        });
     }
 
     pub fn error_no_span(&mut self, message: impl Into<String>) {
-        self.errors.push(Diagnostic { span: None, message: message.into() });
+        self.errors.push(Diagnostic {
+            span: None,
+            message: message.into(),
+        });
     }
 
     pub fn has_errors(&self) -> bool {
@@ -75,7 +85,11 @@ fn render_one(d: &Diagnostic, sources: &SourceFiles, out: &mut String) {
         pad.push(if ch == '\t' { '\t' } else { ' ' });
     }
     let (end_line, _) = file.line_col(span.end.max(span.start));
-    let width = if end_line == line { (span.end.saturating_sub(span.start)).max(1) } else { 1 };
+    let width = if end_line == line {
+        (span.end.saturating_sub(span.start)).max(1)
+    } else {
+        1
+    };
     let _ = writeln!(out, "{pad}{}", "^".repeat(width as usize));
 }
 
@@ -87,7 +101,11 @@ mod tests {
     #[test]
     fn renders_location_line_and_caret() {
         let mut files = SourceFiles::default();
-        let id = files.add(SourceFile::new("main.vx", "i32 main() {\n  return x;\n}\n", FileOrigin::User));
+        let id = files.add(SourceFile::new(
+            "main.vx",
+            "i32 main() {\n  return x;\n}\n",
+            FileOrigin::User,
+        ));
         let mut d = Diagnostics::default();
         d.error(Span::new(id, 22, 23), "undefined identifier `x`");
         assert_eq!(

@@ -11,17 +11,50 @@ pub struct Pass {
 }
 
 pub const PASSES: &[Pass] = &[
-    Pass { name: "lex", run: front::lexer::run },
-    Pass { name: "parse", run: front::parser::run },
-    Pass { name: "resolve names", run: front::resolve::run },
-    Pass { name: "type check", run: front::typeck::run },
-    Pass { name: "generate IR", run: front::irgen::run },
-    Pass { name: "lower ABI", run: backend::lower::run },
-    Pass { name: "select instructions", run: backend::isel::run },
-    Pass { name: "liveness", run: backend::liveness::run },
-    Pass { name: "register allocation", run: backend::regalloc::run },
-    Pass { name: "stack layout", run: backend::stack::run },
-    Pass { name: "encode", run: backend::encode::run },
+    Pass {
+        name: "lex",
+        run: front::lexer::run,
+    },
+    Pass {
+        name: "parse",
+        run: front::parser::run,
+    },
+    Pass {
+        name: "resolve names",
+        run: front::resolve::run,
+    },
+    Pass {
+        name: "type check",
+        run: front::typeck::run,
+    },
+    Pass {
+        name: "generate IR",
+        run: front::irgen::run,
+    },
+    Pass {
+        name: "lower ABI",
+        run: backend::lower::run,
+    },
+    Pass {
+        name: "select instructions",
+        run: backend::isel::run,
+    },
+    Pass {
+        name: "liveness",
+        run: backend::liveness::run,
+    },
+    Pass {
+        name: "register allocation",
+        run: backend::regalloc::run,
+    },
+    Pass {
+        name: "stack layout",
+        run: backend::stack::run,
+    },
+    Pass {
+        name: "encode",
+        run: backend::encode::run,
+    },
 ];
 
 /// Time spent in one pass.
@@ -37,7 +70,10 @@ pub fn run_all(c: &mut Compilation) -> Vec<PassTime> {
     for pass in PASSES {
         let start = std::time::Instant::now();
         (pass.run)(c);
-        times.push(PassTime { name: pass.name, duration: start.elapsed() });
+        times.push(PassTime {
+            name: pass.name,
+            duration: start.elapsed(),
+        });
         if c.diags.has_errors() {
             break;
         }

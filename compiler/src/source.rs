@@ -43,7 +43,13 @@ impl SourceFile {
             }
         }
         let default_module = module_name_from_path(&path);
-        SourceFile { path, default_module, text, origin, line_starts }
+        SourceFile {
+            path,
+            default_module,
+            text,
+            origin,
+            line_starts,
+        }
     }
 
     /// 1-based line and column (in bytes) of a byte offset.
@@ -59,8 +65,13 @@ impl SourceFile {
     pub fn line_text(&self, line: u32) -> &str {
         let idx = (line as usize).saturating_sub(1);
         let start = self.line_starts.get(idx).copied().unwrap_or(0) as usize;
-        let end = self.line_starts.get(idx + 1).map(|&e| e as usize).unwrap_or(self.text.len());
-        self.text[start.min(self.text.len())..end.min(self.text.len())].trim_end_matches(['\n', '\r'])
+        let end = self
+            .line_starts
+            .get(idx + 1)
+            .map(|&e| e as usize)
+            .unwrap_or(self.text.len());
+        self.text[start.min(self.text.len())..end.min(self.text.len())]
+            .trim_end_matches(['\n', '\r'])
     }
 }
 
@@ -87,7 +98,10 @@ impl SourceFiles {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(i as u32), f))
     }
 }
 
@@ -108,7 +122,9 @@ impl HarEntry {
 
     /// The expectation name without brackets (`<stdout>` → `stdout`).
     pub fn expectation_name(&self) -> Option<&str> {
-        self.name.strip_prefix('<').and_then(|n| n.strip_suffix('>'))
+        self.name
+            .strip_prefix('<')
+            .and_then(|n| n.strip_suffix('>'))
     }
 
     /// True when the entry is a Vox source module: `.vx` or no extension at all.
@@ -144,15 +160,25 @@ pub fn parse_har(text: &str) -> Result<Vec<HarEntry>, HarError> {
         if let Some(rest) = line.strip_prefix("--- ") {
             let name = rest.trim();
             if name.is_empty() {
-                return Err(HarError { line: line_no, message: "HAR header '---' without a file name".into() });
+                return Err(HarError {
+                    line: line_no,
+                    message: "HAR header '---' without a file name".into(),
+                });
             }
             if entries.iter().chain(current.iter()).any(|e| e.name == name) {
-                return Err(HarError { line: line_no, message: format!("duplicate HAR entry '{name}'") });
+                return Err(HarError {
+                    line: line_no,
+                    message: format!("duplicate HAR entry '{name}'"),
+                });
             }
             if let Some(done) = current.take() {
                 entries.push(done);
             }
-            current = Some(HarEntry { name: name.to_string(), text: String::new(), line: line_no });
+            current = Some(HarEntry {
+                name: name.to_string(),
+                text: String::new(),
+                line: line_no,
+            });
         } else if let Some(cur) = current.as_mut() {
             cur.text.push_str(raw_line);
         } else if !line.trim().is_empty() && !line.trim_start().starts_with('#') {
@@ -164,7 +190,10 @@ pub fn parse_har(text: &str) -> Result<Vec<HarEntry>, HarError> {
     }
     entries.extend(current);
     if entries.is_empty() {
-        return Err(HarError { line: 1, message: "HAR bundle has no '--- name' entries".into() });
+        return Err(HarError {
+            line: 1,
+            message: "HAR bundle has no '--- name' entries".into(),
+        });
     }
     Ok(entries)
 }

@@ -199,34 +199,76 @@ pub enum SymbolRef {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Inst {
     /// The function's `index`-th parameter. Entry block only.
-    Param { index: u32 },
+    Param {
+        index: u32,
+    },
     /// An integer or pointer constant (the low `ty.size()` bytes of `value` matter).
-    Const { value: i64 },
-    Binary { op: BinOp, lhs: Value, rhs: Value },
-    Unary { op: UnOp, arg: Value },
+    Const {
+        value: i64,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Value,
+        rhs: Value,
+    },
+    Unary {
+        op: UnOp,
+        arg: Value,
+    },
     /// Compares two values of the same type; the result is `I8` 0 or 1.
-    Cmp { cond: IntCC, lhs: Value, rhs: Value },
+    Cmp {
+        cond: IntCC,
+        lhs: Value,
+        rhs: Value,
+    },
     /// Converts an integer to the instruction's result type.
-    Cast { op: CastOp, arg: Value },
+    Cast {
+        op: CastOp,
+        arg: Value,
+    },
     /// Loads a value of the result type from `addr + offset`.
-    Load { addr: Value, offset: i32 },
+    Load {
+        addr: Value,
+        offset: i32,
+    },
     /// Stores `value` to `addr + offset`.
-    Store { addr: Value, offset: i32, value: Value },
+    Store {
+        addr: Value,
+        offset: i32,
+        value: Value,
+    },
     /// Address of a stack slot of this function.
-    StackAddr { slot: StackSlotId },
+    StackAddr {
+        slot: StackSlotId,
+    },
     /// Address of a function or global.
-    SymbolAddr { symbol: SymbolRef },
-    Call { func: FuncId, args: Vec<Value> },
+    SymbolAddr {
+        symbol: SymbolRef,
+    },
+    Call {
+        func: FuncId,
+        args: Vec<Value>,
+    },
     /// Calls through a function pointer with the given signature.
-    CallIndirect { callee: Value, sig: Signature, args: Vec<Value> },
-    Phi { incoming: Vec<(BlockId, Value)> },
+    CallIndirect {
+        callee: Value,
+        sig: Signature,
+        args: Vec<Value>,
+    },
+    Phi {
+        incoming: Vec<(BlockId, Value)>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Terminator {
     Jump(BlockId),
     /// Branches to `then` when `cond` (an `I8`) is non-zero.
-    Branch { cond: Value, then: BlockId, els: BlockId },
+    Branch {
+        cond: Value,
+        then: BlockId,
+        els: BlockId,
+    },
     Return(Option<Value>),
     Unreachable,
 }
@@ -276,7 +318,12 @@ pub struct Module {
 
 impl Module {
     pub fn new(target: Target) -> Self {
-        Module { target, functions: Vec::new(), globals: Vec::new(), entry: None }
+        Module {
+            target,
+            functions: Vec::new(),
+            globals: Vec::new(),
+            entry: None,
+        }
     }
 
     pub fn func(&self, id: FuncId) -> &Function {

@@ -17,7 +17,10 @@ impl Display for Type {
 
 fn sig_text(sig: &Signature) -> String {
     let params: Vec<String> = sig.params.iter().map(|t| t.to_string()).collect();
-    let ret = sig.ret.map(|t| t.to_string()).unwrap_or_else(|| "void".into());
+    let ret = sig
+        .ret
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "void".into());
     format!("({}) -> {}", params.join(", "), ret)
 }
 
@@ -31,7 +34,14 @@ fn sym_text(m: &Module, s: SymbolRef) -> String {
 impl Display for Module {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         for g in &self.globals {
-            write!(f, "global @{} size {} align {}{}", g.name, g.size, g.align, if g.mutable { "" } else { " const" })?;
+            write!(
+                f,
+                "global @{} size {} align {}{}",
+                g.name,
+                g.size,
+                g.align,
+                if g.mutable { "" } else { " const" }
+            )?;
             if let Some(init) = &g.init {
                 write!(f, " = [")?;
                 for (i, b) in init.iter().enumerate() {
@@ -43,7 +53,13 @@ impl Display for Module {
                 f.write_char(']')?;
             }
             for r in &g.relocs {
-                write!(f, " reloc +{} = {} + {}", r.offset, sym_text(self, r.symbol), r.addend)?;
+                write!(
+                    f,
+                    " reloc +{} = {} + {}",
+                    r.offset,
+                    sym_text(self, r.symbol),
+                    r.addend
+                )?;
             }
             writeln!(f)?;
         }
@@ -51,29 +67,57 @@ impl Display for Module {
             let flags = format!(
                 "{}{}{}",
                 if func.noreturn { " noreturn" } else { "" },
-                if func.is_process_entry { " process_entry" } else { "" },
-                if Some(FuncId(i as u32)) == self.entry { " entry" } else { "" }
+                if func.is_process_entry {
+                    " process_entry"
+                } else {
+                    ""
+                },
+                if Some(FuncId(i as u32)) == self.entry {
+                    " entry"
+                } else {
+                    ""
+                }
             );
             match &func.kind {
                 FunctionKind::External { library } => {
-                    let lib = library.as_deref().map(|l| format!(" from \"{l}\"")).unwrap_or_default();
-                    writeln!(f, "extern fn @{}{}{}{}", func.name, sig_text(&func.sig), lib, flags)?
+                    let lib = library
+                        .as_deref()
+                        .map(|l| format!(" from \"{l}\""))
+                        .unwrap_or_default();
+                    writeln!(
+                        f,
+                        "extern fn @{}{}{}{}",
+                        func.name,
+                        sig_text(&func.sig),
+                        lib,
+                        flags
+                    )?
                 }
-                FunctionKind::Syscall(n) => writeln!(f, "syscall {} fn @{}{}{}", n, func.name, sig_text(&func.sig), flags)?,
+                FunctionKind::Syscall(n) => writeln!(
+                    f,
+                    "syscall {} fn @{}{}{}",
+                    n,
+                    func.name,
+                    sig_text(&func.sig),
+                    flags
+                )?,
                 FunctionKind::Defined(body) => {
                     writeln!(f, "fn @{}{}{} {{", func.name, sig_text(&func.sig), flags)?;
                     for (si, s) in body.stack_slots.iter().enumerate() {
                         writeln!(f, "  slot{si}: size {} align {}", s.size, s.align)?;
                     }
                     for (bi, block) in body.blocks.iter().enumerate() {
-                        let preds: Vec<String> = block.preds.iter().map(|p| format!("b{}", p.0)).collect();
+                        let preds: Vec<String> =
+                            block.preds.iter().map(|p| format!("b{}", p.0)).collect();
                         writeln!(f, "b{bi}:  ; preds: {}", preds.join(", "))?;
                         for &inst in &block.insts {
                             writeln!(f, "  {}", InstText(self, body, inst))?;
                         }
                         let t = match &block.term {
                             Terminator::Jump(b) => format!("jump b{}", b.0),
-                            Terminator::Branch { cond, then, els } => format!("branch v{}, b{}, b{}", cond.0, then.0, els.0),
+                            Terminator::Branch { cond, then, els } => {
+                                format!("branch v{}, b{}, b{}", cond.0, then.0, els.0)
+                            }
                             Terminator::Return(Some(v)) => format!("return v{}", v.0),
                             Terminator::Return(None) => "return".into(),
                             Terminator::Unreachable => "unreachable".into(),
@@ -97,24 +141,54 @@ impl Display for InstText<'_> {
         if let Some(ty) = data.ty {
             write!(f, "v{} = {} ", id.0, ty)?;
         }
-        let vals = |vs: &[Value]| vs.iter().map(|v| format!("v{}", v.0)).collect::<Vec<_>>().join(", ");
+        let vals = |vs: &[Value]| {
+            vs.iter()
+                .map(|v| format!("v{}", v.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match &data.kind {
             Inst::Param { index } => write!(f, "param {index}"),
             Inst::Const { value } => write!(f, "const {value}"),
-            Inst::Binary { op, lhs, rhs } => write!(f, "{} v{}, v{}", format!("{op:?}").to_lowercase(), lhs.0, rhs.0),
+            Inst::Binary { op, lhs, rhs } => write!(
+                f,
+                "{} v{}, v{}",
+                format!("{op:?}").to_lowercase(),
+                lhs.0,
+                rhs.0
+            ),
             Inst::Unary { op, arg } => write!(f, "{} v{}", format!("{op:?}").to_lowercase(), arg.0),
-            Inst::Cmp { cond, lhs, rhs } => write!(f, "cmp.{} v{}, v{}", format!("{cond:?}").to_lowercase(), lhs.0, rhs.0),
+            Inst::Cmp { cond, lhs, rhs } => write!(
+                f,
+                "cmp.{} v{}, v{}",
+                format!("{cond:?}").to_lowercase(),
+                lhs.0,
+                rhs.0
+            ),
             Inst::Cast { op, arg } => write!(f, "{} v{}", format!("{op:?}").to_lowercase(), arg.0),
             Inst::Load { addr, offset } => write!(f, "load [v{} + {}]", addr.0, offset),
-            Inst::Store { addr, offset, value } => write!(f, "store [v{} + {}], v{}", addr.0, offset, value.0),
+            Inst::Store {
+                addr,
+                offset,
+                value,
+            } => write!(f, "store [v{} + {}], v{}", addr.0, offset, value.0),
             Inst::StackAddr { slot } => write!(f, "stack_addr slot{}", slot.0),
             Inst::SymbolAddr { symbol } => write!(f, "symbol_addr {}", sym_text(m, *symbol)),
             Inst::Call { func, args } => write!(f, "call @{}({})", m.func(*func).name, vals(args)),
             Inst::CallIndirect { callee, sig, args } => {
-                write!(f, "call_indirect v{} {}({})", callee.0, sig_text(sig), vals(args))
+                write!(
+                    f,
+                    "call_indirect v{} {}({})",
+                    callee.0,
+                    sig_text(sig),
+                    vals(args)
+                )
             }
             Inst::Phi { incoming } => {
-                let parts: Vec<String> = incoming.iter().map(|(b, v)| format!("b{}: v{}", b.0, v.0)).collect();
+                let parts: Vec<String> = incoming
+                    .iter()
+                    .map(|(b, v)| format!("b{}: v{}", b.0, v.0))
+                    .collect();
                 write!(f, "phi [{}]", parts.join(", "))
             }
         }

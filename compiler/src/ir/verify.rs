@@ -6,7 +6,9 @@ use super::*;
 /// Returns a description of the first broken invariant, if any.
 pub fn verify(m: &Module) -> Result<(), String> {
     for func in &m.functions {
-        let FunctionKind::Defined(body) = &func.kind else { continue };
+        let FunctionKind::Defined(body) = &func.kind else {
+            continue;
+        };
         verify_body(m, func, body).map_err(|e| format!("in function {}: {e}", func.name))?;
     }
     if let Some(e) = m.entry
@@ -35,7 +37,10 @@ fn verify_body(m: &Module, func: &Function, body: &Body) -> Result<(), String> {
             match &body.inst(inst).kind {
                 Inst::Param { index } => {
                     if bi != 0 || past_phis || pos as u32 != *index {
-                        return Err(format!("v{}: params must open the entry block in order", inst.0));
+                        return Err(format!(
+                            "v{}: params must open the entry block in order",
+                            inst.0
+                        ));
                     }
                     if *index as usize >= func.sig.params.len() {
                         return Err(format!("v{}: param {index} out of range", inst.0));
@@ -46,7 +51,12 @@ fn verify_body(m: &Module, func: &Function, body: &Body) -> Result<(), String> {
                         return Err(format!("v{}: phi after a non-phi instruction", inst.0));
                     }
                     if incoming.len() != block.preds.len() {
-                        return Err(format!("v{}: phi has {} inputs for {} predecessors", inst.0, incoming.len(), block.preds.len()));
+                        return Err(format!(
+                            "v{}: phi has {} inputs for {} predecessors",
+                            inst.0,
+                            incoming.len(),
+                            block.preds.len()
+                        ));
                     }
                 }
                 Inst::Call { func: callee, args } => {
@@ -55,7 +65,13 @@ fn verify_body(m: &Module, func: &Function, body: &Body) -> Result<(), String> {
                         return Err(format!("v{}: call to unknown function", inst.0));
                     };
                     if f.sig.params.len() != args.len() {
-                        return Err(format!("v{}: call to {} with {} args, expected {}", inst.0, f.name, args.len(), f.sig.params.len()));
+                        return Err(format!(
+                            "v{}: call to {} with {} args, expected {}",
+                            inst.0,
+                            f.name,
+                            args.len(),
+                            f.sig.params.len()
+                        ));
                     }
                 }
                 _ => past_phis = true,
