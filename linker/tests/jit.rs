@@ -283,3 +283,23 @@ fn pages_are_never_writable_and_executable() {
         }
     }
 }
+
+#[test]
+fn abs32_to_a_high_image_address_is_an_overflow_error() {
+    let mut b = Builder::new("abs32");
+    b.data(SectionKind::Data, "v", &[0; 4], 4);
+    // mov eax, [abs32 v]; ret — the image is mapped far above 4 GiB.
+    b.func(
+        "f",
+        &[0x8B, 0x04, 0x25, 0, 0, 0, 0, 0xC3],
+        &[(3, "v", RelocKind::Abs32, 0)],
+    );
+    match JitImage::load(&[b.build()], &HostSymbols::new()) {
+        Err(LinkError::RelocationOverflow { symbol, module, .. }) => {
+            assert_eq!((symbol.as_str(), module.as_str()), ("v", "abs32"));
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        // Only possible if the kernel placed the image below 4 GiB; then the value must be right.
+        Ok(image) => assert!(image.range().0 + image.range().1 <= u32::MAX as usize),
+    }
+}

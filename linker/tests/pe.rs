@@ -239,3 +239,84 @@ fn runs_under_wine_and_prints() {
         assert_eq!(code, MESSAGE.len() as i32);
     }
 }
+
+/// Parses the `.reloc` section into the RVAs of its DIR64 entries.
+fn base_relocations(bytes: &[u8], pe: &goblin::pe::PE) -> Vec<u32> {
+    let dir = pe
+        .header
+        .optional_header
+        .unwrap()
+        .data_directories
+        .get_base_relocation_table()
+        .copied()
+        .unwrap();
+    let sec = pe
+        .sections
+        .iter()
+        .find(|s| s.virtual_address == dir.virtual_address)
+        .unwrap();
+    let mut raw = &bytes[sec.pointer_to_raw_data as usize..][..dir.size as usize];
+    let mut rvas = Vec::new();
+    while !raw.is_empty() {
+        let page = u32::from_le_bytes(raw[0..4].try_into().unwrap());
+        let size = u32::from_le_bytes(raw[4..8].try_into().unwrap()) as usize;
+        assert!(
+            size >= 8 && size.is_multiple_of(4) && size <= raw.len(),
+            "block size {size}"
+        );
+        for e in raw[8..size].chunks(2) {
+            let e = u16::from_le_bytes([e[0], e[1]]);
+            match e >> 12 {
+                0 => {}
+                10 => rvas.push(page + (e & 0xFFF) as u32),
+                other => panic!("unexpected base relocation type {other}"),
+            }
+        }
+        raw = &raw[size..];
+    }
+    rvas
+}
+
+#[test]
+fn base_relocations_cover_every_absolute_address_across_pages() {
+    let mut b = Builder::new("many.o");
+    b.data(SectionKind::ReadOnlyData, "target", &[7; 16], 16);
+    let (data, first) = b.data(SectionKind::Data, "table", &[0; 8 * 601], 8);
+    for i in 0..601 {
+        b.reloc(data, first + 8 * i, "target", RelocKind::Abs64, i as i64);
+    }
+    // mov rax, [rip+target@GOT]; ret  — a GOT slot for a defined symbol also needs a base reloc.
+    b.func(
+        "mainCRTStartup",
+        &[0x48, 0x8B, 0x05, 0, 0, 0, 0, 0xC3],
+        &[(3, "target", RelocKind::GotPcRel32, -4)],
+    );
+    let bytes = link(vec![b.build()], &LinkOptions::new(Target::WindowsX64)).unwrap();
+    let pe = goblin::pe::PE::parse(&bytes).unwrap();
+    let rvas = base_relocations(&bytes, &pe);
+    assert_eq!(rvas.len(), 602);
+    let section_of = |rva: u32| {
+        pe.sections
+            .iter()
+            .find(|s| rva >= s.virtual_address && rva < s.virtual_address + s.virtual_size)
+            .unwrap()
+    };
+    let rdata = pe
+        .sections
+        .iter()
+        .find(|s| s.name().unwrap() == ".rdata")
+        .unwrap();
+    let target_rva = rdata.virtual_address; // `target` is the first thing in .rdata
+    let mut table_values = Vec::new();
+    for rva in rvas {
+        let s = section_of(rva);
+        let at = (s.pointer_to_raw_data + rva - s.virtual_address) as usize;
+        let value = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        table_values.push(value - 0x1_4000_0000 - target_rva as u64);
+    }
+    table_values.sort_unstable();
+    let mut expected: Vec<u64> = (0..601).collect();
+    expected.push(0); // the GOT slot holds `target` itself
+    expected.sort_unstable();
+    assert_eq!(table_values, expected);
+}
