@@ -15,10 +15,11 @@
 use super::asm::{Asm, Rm};
 use super::lir::*;
 use crate::compilation::Compilation;
-use crate::ir::{FuncId, FunctionKind, GlobalId, SymbolRef};
+use crate::ir::{FuncId, FunctionKind, SymbolRef};
 use meteor_linker::{
     Binding, RelocKind, Relocation, SectionId, SectionKind, Symbol, SymbolDef, SymbolId, SymbolKind,
 };
+use std::collections::HashMap;
 
 const R10: u8 = 10;
 const R11: u8 = 11;
@@ -32,6 +33,7 @@ pub fn run(c: &mut Compilation) {
 
     // Symbols first, so code can refer to any of them.
     let mut func_sym: Vec<Option<SymbolId>> = Vec::with_capacity(m.functions.len());
+    let mut undefined: HashMap<&str, SymbolId> = HashMap::new();
     for (i, f) in m.functions.iter().enumerate() {
         let exported = f.exported || m.entry == Some(FuncId(i as u32));
         let binding = if exported {
@@ -59,7 +61,14 @@ pub fn run(c: &mut Compilation) {
                 },
             })),
             FunctionKind::External { library: None } => {
-                Some(obj.symbol_or_undefined(&f.name, SymbolKind::Function))
+                Some(*undefined.entry(f.name.as_str()).or_insert_with(|| {
+                    obj.add_symbol(Symbol {
+                        name: f.name.clone(),
+                        kind: SymbolKind::Function,
+                        binding: Binding::Global,
+                        def: SymbolDef::Undefined,
+                    })
+                }))
             }
             FunctionKind::Syscall(_) => None,
         };
@@ -67,6 +76,30 @@ pub fn run(c: &mut Compilation) {
     }
     let mut global_sym: Vec<SymbolId> = Vec::with_capacity(m.globals.len());
     for g in &m.globals {
+        let init_len = g.init.as_ref().map_or(g.size as usize, |i| i.len());
+        if init_len != g.size as usize {
+            c.diags.error_no_span(format!(
+                "internal error: global `{}` has {} bytes of initializer for size {}",
+                g.name, init_len, g.size
+            ));
+        }
+        if g.relocs
+            .iter()
+            .any(|r| r.offset as u64 + 8 > init_len as u64)
+            || (!g.relocs.is_empty() && g.init.is_none())
+        {
+            c.diags.error_no_span(format!(
+                "internal error: global `{}` has an address outside its initializer",
+                g.name
+            ));
+            global_sym.push(obj.add_symbol(Symbol {
+                name: g.name.clone(),
+                kind: SymbolKind::Data,
+                binding: Binding::Local,
+                def: SymbolDef::Undefined,
+            }));
+            continue;
+        }
         let (k, name, kind) = match (&g.init, g.mutable) {
             (None, true) => (2, ".bss", SectionKind::Bss),
             (Some(_), true) => (1, ".data", SectionKind::Data),
@@ -124,13 +157,12 @@ pub fn run(c: &mut Compilation) {
                 )),
             }
         }
-        let _ = GlobalId(gi as u32);
     }
 
     // Code.
     let mut asm = Asm::new();
     let mut ranges = Vec::new();
-    for (i, f) in m.functions.iter().enumerate() {
+    for i in 0..m.functions.len() {
         let Some(Some(mf)) = c.back.funcs.get(i) else {
             continue;
         };
@@ -148,7 +180,6 @@ pub fn run(c: &mut Compilation) {
             };
         }
         ranges.push((FuncId(i as u32), start as u64, end as u64));
-        let _ = f;
     }
     let s = &mut obj.sections[text.0 as usize];
     s.data = std::mem::take(&mut asm.buf);

@@ -199,9 +199,9 @@ impl<'a> Sel<'a> {
                         self.uses[rhs.index()] += 1;
                     }
                     Inst::Unary { arg, .. } | Inst::Cast { arg, .. } => self.uses[arg.index()] += 1,
-                    Inst::Load { addr, .. } => self.uses[addr.index()] += 1,
+                    Inst::Load { addr, .. } => self.count_addr_use(*addr),
                     Inst::Store { addr, value, .. } => {
-                        self.uses[addr.index()] += 1;
+                        self.count_addr_use(*addr);
                         self.uses[value.index()] += 1;
                     }
                     Inst::Call { args, .. } => args.iter().for_each(|a| self.uses[a.index()] += 1),
@@ -547,8 +547,38 @@ impl<'a> Sel<'a> {
         }
     }
 
-    /// A memory operand for `v + offset`, folding stack slots and module symbols.
+    /// `base + constant` that addressing can absorb: `(base, constant)`.
+    fn foldable_add(&self, v: InstId) -> Option<(InstId, i32)> {
+        match *self.kind(v) {
+            Inst::Binary {
+                op: BinOp::Add,
+                lhs,
+                rhs,
+            } if self.ty(v).size() == 8 => {
+                let c = self.const_value(rhs)?;
+                (c == c as i32 as i64).then_some((lhs, c as i32))
+            }
+            _ => None,
+        }
+    }
+
+    /// Counts a use of `v` as an address: an address `base + constant` is folded into the
+    /// memory operand, so it is its base that is used.
+    fn count_addr_use(&mut self, v: InstId) {
+        match self.foldable_add(v) {
+            Some((base, _)) => self.count_addr_use(base),
+            None => self.uses[v.index()] += 1,
+        }
+    }
+
+    /// A memory operand for `v + offset`, folding constant offsets, stack slots and module
+    /// symbols.
     fn addr_of(&mut self, v: InstId, offset: i32) -> Addr {
+        if let Some((base, c)) = self.foldable_add(v)
+            && let Some(off) = offset.checked_add(c)
+        {
+            return self.addr_of(base, off);
+        }
         match *self.kind(v) {
             Inst::StackAddr { slot } => Addr {
                 base: Base::Slot(slot.0),

@@ -20,8 +20,26 @@
 use super::lir::{Base, Frame, MFunc, MInst, Reg};
 use crate::compilation::Compilation;
 
+/// Largest frame accepted: every offset must fit a signed 32-bit displacement.
+const MAX_FRAME: u64 = 1 << 30;
+
 pub fn run(c: &mut Compilation) {
-    for f in c.back.funcs.iter_mut().flatten() {
+    for (f, func) in c.back.funcs.iter_mut().zip(&c.ir.functions) {
+        let Some(f) = f else { continue };
+        let bytes: u64 = f
+            .stack_slots
+            .iter()
+            .map(|&(size, align)| size as u64 + align as u64)
+            .sum::<u64>()
+            + 8 * f.num_spill_slots as u64
+            + f.out_arg_bytes as u64;
+        if bytes > MAX_FRAME {
+            c.diags.error_no_span(format!(
+                "the stack frame of `{}` needs {bytes} bytes, more than the {MAX_FRAME} supported",
+                func.name
+            ));
+            continue;
+        }
         layout(f);
     }
 }

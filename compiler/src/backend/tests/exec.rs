@@ -776,3 +776,88 @@ fn print_lir_and_asm() {
     assert!(p.contains("ret"), "{p}");
     eprintln!("{p}");
 }
+
+/// `p + constant` used only as an address is folded into the memory operand; used also
+/// as a value it is still computed.
+#[test]
+fn constant_offsets_fold_into_addresses() {
+    let mut m = new_module();
+    let mut fb = Fb::new();
+    let p = fb.param(0, Type::Ptr);
+    let k16 = fb.iconst(Type::I64, 16);
+    let q = fb.bin(BinOp::Add, Type::Ptr, p, k16);
+    let v = fb.load(Type::I64, q, 8); // p[24]
+    let k8 = fb.iconst(Type::I64, 8);
+    let r = fb.bin(BinOp::Add, Type::Ptr, p, k8);
+    fb.store(r, 0, v); // p[8] = p[24]
+    let w = fb.load(Type::I32, r, 4); // p[12]
+    let ww = fb.cast(CastOp::SExt, Type::I64, w);
+    let addr_val = fb.bin(BinOp::Sub, Type::I64, r, p); // r as a value: 8
+    let s = fb.bin(BinOp::Add, Type::I64, ww, addr_val);
+    fb.ret(Some(s));
+    add_fn(&mut m, "fold", sig(&[Type::Ptr], Some(Type::I64)), fb);
+    let c = compile_with(m.clone(), true);
+    assert!(
+        c.printed.contains("load64 rax, [rdi+24]") || c.printed.contains("[rdi+24]"),
+        "{}",
+        c.printed
+    );
+    let img = load(m, &[]);
+    let mut buf = [0i64; 4];
+    buf[3] = 0x7fff_ffff_0000_0005;
+    // SAFETY: (ptr) -> i64 reading and writing inside `buf`.
+    let got = unsafe { transmute::<usize, Fn1>(addr(&img, "fold"))(buf.as_mut_ptr() as i64) };
+    assert_eq!(buf[1], buf[3]);
+    assert_eq!(got, 0x7fff_ffff + 8);
+}
+
+#[test]
+fn unsupported_input_is_a_diagnostic() {
+    use crate::compilation::{Compilation, Options};
+    let mut m = Module::new(meteor_linker::Target::WindowsX64);
+    let sc = add_extern(
+        &mut m,
+        "getpid",
+        sig(&[], Some(Type::I64)),
+        FunctionKind::Syscall(39),
+    );
+    let mut fb = Fb::new();
+    let r = fb.call(sc, Some(Type::I64), &[]);
+    fb.ret(Some(r));
+    add_fn(&mut m, "f", sig(&[], Some(Type::I64)), fb);
+    m.globals.push(Global {
+        name: "bad".into(),
+        size: 4,
+        align: 4,
+        init: Some(vec![0; 4]),
+        mutable: false,
+        relocs: vec![DataReloc {
+            offset: 0,
+            symbol: SymbolRef::Func(FuncId(1)),
+            addend: 0,
+        }],
+        exported: false,
+    });
+    let mut c = Compilation::new(
+        Options::new(m.target, false),
+        crate::source::SourceFiles::default(),
+    );
+    c.ir = m;
+    for pass in crate::passes::PASSES
+        .iter()
+        .skip_while(|p| p.name != "lower ABI")
+    {
+        (pass.run)(&mut c);
+    }
+    let msgs: Vec<&str> = c.diags.errors.iter().map(|d| d.message.as_str()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("`getpid` is a Linux system call")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("global `bad` has an address outside")),
+        "{msgs:?}"
+    );
+}
