@@ -1,5 +1,6 @@
 //! Back-end tests.
 
+mod abi;
 mod build;
 mod encoder;
 mod exe;
