@@ -162,8 +162,8 @@ pub fn run(c: &mut Compilation) {
     // Code.
     let mut asm = Asm::new();
     let mut ranges = Vec::new();
-    for i in 0..m.functions.len() {
-        let Some(Some(mf)) = c.back.funcs.get(i) else {
+    for (i, mf) in c.back.funcs.iter().enumerate() {
+        let Some(mf) = mf else {
             continue;
         };
         while !asm.buf.len().is_multiple_of(16) {
