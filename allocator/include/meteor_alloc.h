@@ -74,7 +74,8 @@ MT_API long mt_option_get(int option);
 MT_API void mt_option_set(int option, long value);
 
 /* ---- runtime integration ---- */
-/* 0 not initialised, 1 lazily, 2 ELF constructor, 3 Windows TLS callback, 4 DllMain */
+/* hook that ran: 0 none yet, 1 only lazy (first allocation), 2 ELF constructor,
+   3 Windows TLS callback, 4 DllMain */
 MT_API int  mt_init_mode(void);
 MT_API long mt_thread_done_count(void);    /* thread-exit notifications received */
 MT_API void mt_process_init(void);

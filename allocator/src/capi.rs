@@ -213,12 +213,13 @@ pub extern "C" fn mt_option_get(option: c_int) -> c_long {
 #[unsafe(no_mangle)]
 pub extern "C" fn mt_option_set(option: c_int, value: c_long) {
     if let Some(o) = crate::options::from_index(option) {
-        crate::options::set(o, value);
+        #[allow(clippy::useless_conversion)]
+        crate::options::set(o, i64::from(value));
     }
 }
 
-/// How the runtime was initialised: 0 not yet, 1 lazily on first allocation, 2 by the
-/// ELF constructor (`.init_array`), 3 by the Windows TLS callback, 4 by `DllMain`.
+/// Which initialisation hook ran: 0 none yet, 1 only lazy (first allocation), 2 the ELF
+/// constructor (`.init_array`), 3 the Windows TLS callback, 4 `DllMain`.
 #[unsafe(no_mangle)]
 pub extern "C" fn mt_init_mode() -> c_int {
     crate::init::INIT_MODE.load(core::sync::atomic::Ordering::Relaxed) as c_int

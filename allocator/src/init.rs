@@ -23,26 +23,29 @@ const RUNNING: u8 = 1;
 const DONE: u8 = 2;
 static PROCESS_STATE: AtomicU8 = AtomicU8::new(UNINIT);
 
-/// How the runtime was first initialised (C ABI `mt_init_mode`).
+/// The strongest initialisation hook that ran (C ABI `mt_init_mode`).
 pub(crate) static INIT_MODE: AtomicUsize = AtomicUsize::new(0);
 pub(crate) const MODE_LAZY: usize = 1;
-#[cfg_attr(test, allow(dead_code))]
+#[allow(dead_code)]
 pub(crate) const MODE_CONSTRUCTOR: usize = 2;
-#[cfg_attr(not(windows), allow(dead_code))]
+#[allow(dead_code)]
 pub(crate) const MODE_TLS_CALLBACK: usize = 3;
-#[cfg_attr(not(windows), allow(dead_code))]
+#[allow(dead_code)]
 pub(crate) const MODE_DLLMAIN: usize = 4;
 /// Thread detach notifications received (TLS callback, DllMain or pthread key).
 pub(crate) static THREAD_DONE_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// One-time process initialisation (options, OS TLS slot / thread-exit key).
+/// `mode` records who called: the highest mode seen is what `mt_init_mode` reports, so a
+/// load hook that runs after a lazy initialisation (e.g. the DLL's CRT allocating before
+/// `DllMain`) still shows.
 pub(crate) fn process_init(mode: usize) {
+    INIT_MODE.fetch_max(mode, Ordering::Relaxed);
     if PROCESS_STATE.load(Ordering::Acquire) == DONE {
         return;
     }
     match PROCESS_STATE.compare_exchange(UNINIT, RUNNING, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
-            let _ = INIT_MODE.compare_exchange(0, mode, Ordering::Relaxed, Ordering::Relaxed);
             crate::options::init();
             os::process_init();
             PROCESS_STATE.store(DONE, Ordering::Release);

@@ -71,5 +71,11 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
     os::abort()
 }
 
+/// The precompiled `core` refers to the unwinding personality routine even though the
+/// runtime builds abort on panic; nothing ever calls it.
+#[cfg(all(feature = "runtime", not(test)))]
+#[unsafe(no_mangle)]
+pub extern "C" fn rust_eh_personality() {}
+
 #[cfg(test)]
 mod tests;

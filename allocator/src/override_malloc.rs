@@ -6,7 +6,6 @@ use core::ffi::c_void;
 
 use crate::alloc::{self, heap_malloc_aligned, heap_realloc, usable_size};
 use crate::os;
-use crate::types::WORD;
 
 #[cfg(target_os = "linux")]
 const EINVAL: i32 = 22;
@@ -48,6 +47,7 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
 #[cfg(target_os = "linux")]
 mod unix {
     use super::*;
+    use crate::types::WORD;
 
     /// # Safety
     /// `p` is null or a live pointer from this allocator.

@@ -301,7 +301,6 @@ pub(crate) unsafe fn malloc_generic(heap: *mut Heap, size: usize, zero: bool) ->
     } else {
         heap
     };
-    crate::stats::GENERIC.fetch_add(1, Ordering::Relaxed);
     heap::heartbeat(heap);
     if size > LARGE_OBJ_MAX {
         return segment::huge_alloc(size, 0);

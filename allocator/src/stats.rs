@@ -56,7 +56,6 @@ pub(crate) static ABANDONED: Counter = Counter::new();
 pub(crate) static PURGED: Counter = Counter::new();
 pub(crate) static RECLAIMED: AtomicUsize = AtomicUsize::new(0);
 pub(crate) static OS_CALLS: AtomicUsize = AtomicUsize::new(0);
-pub(crate) static GENERIC: AtomicUsize = AtomicUsize::new(0);
 
 #[inline]
 pub(crate) fn os_call() {
@@ -217,10 +216,15 @@ pub(crate) fn format(out: &mut Out) {
         .bytes(s.purged_bytes_total)
         .str("\n");
     out.str("  os calls:  ").int(s.os_calls_total).str("\n");
-    out.str("  slow-path allocations: ")
-        .int(GENERIC.load(Ordering::Relaxed) as i64)
-        .str("\n");
-    out.str("  peak memory: ").bytes(s.committed_peak).str("\n");
+    out.str("  peak memory: ")
+        .bytes(s.committed_peak)
+        .str(" (allocator)");
+    if let Some(rss) = crate::os::peak_rss() {
+        out.str(", ")
+            .bytes(rss as i64)
+            .str(" (process peak resident set)");
+    }
+    out.str("\n");
 }
 
 /// Prints the statistics report on standard error.

@@ -142,8 +142,9 @@ pub(crate) fn alloc_aligned(size: usize, align: usize, offset: usize) -> Option<
     // SAFETY: anonymous private mappings never alias existing memory; every region we
     // unmap below is a part of the mapping we just created and do not hand out.
     unsafe {
-        if offset == 0 && align > 4096 {
+        if offset == 0 && align >= crate::types::SEGMENT_SIZE {
             // Try an aligned address hint first: one system call when the range is free.
+            // Hints advance in multiples of the segment size, so they stay aligned.
             let span = super::align_up(size, align);
             let hint = HINT.fetch_add(span, Ordering::Relaxed);
             if hint < 0x4000_0000_0000 && hint.is_multiple_of(align) {
@@ -389,4 +390,44 @@ pub(crate) fn abort() -> ! {
     }
     #[allow(clippy::empty_loop)]
     loop {}
+}
+
+/// Peak resident set size of the process (`VmHWM` in `/proc/self/status`), in bytes.
+pub(crate) fn peak_rss() -> Option<usize> {
+    let mut buf = [0u8; 4096];
+    // SAFETY: open/read/close of a procfs file into a stack buffer.
+    let n = unsafe {
+        let fd = syscall6(
+            SYS_OPENAT,
+            AT_FDCWD as usize,
+            c"/proc/self/status".as_ptr() as usize,
+            0,
+            0,
+            0,
+            0,
+        );
+        if fd < 0 {
+            return None;
+        }
+        let n = syscall3(SYS_READ, fd as usize, buf.as_mut_ptr() as usize, buf.len());
+        syscall3(SYS_CLOSE, fd as usize, 0, 0);
+        n
+    };
+    if n <= 0 {
+        return None;
+    }
+    let text = &buf[..n as usize];
+    let key = b"VmHWM:";
+    let start = text.windows(key.len()).position(|w| w == key)? + key.len();
+    let mut kb = 0usize;
+    let mut seen = false;
+    for &c in &text[start..] {
+        if c.is_ascii_digit() {
+            kb = kb * 10 + (c - b'0') as usize;
+            seen = true;
+        } else if seen {
+            break;
+        }
+    }
+    if seen { Some(kb * 1024) } else { None }
 }

@@ -11,7 +11,7 @@
 //! - `tls_heap() / set_tls_heap(heap)`: the calling thread's default heap slot.
 //! - `process_init()`, `thread_attach(heap)`: register for thread-exit notification.
 //! - `now_ms()`, `write_stderr(bytes)`, `getenv(name, buf)`, `set_errno_nomem()`,
-//!   `yield_now()`, `abort()`.
+//!   `yield_now()`, `abort()`, `peak_rss()`.
 
 #[cfg(not(any(target_os = "linux", windows)))]
 compile_error!("meteor-alloc supports linux and windows only");

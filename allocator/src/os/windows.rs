@@ -36,6 +36,42 @@ unsafe extern "system" {
     fn SwitchToThread() -> i32;
     fn SetLastError(code: u32);
     fn ExitProcess(code: u32) -> !;
+    fn GetCurrentProcess() -> *mut c_void;
+    fn K32GetProcessMemoryInfo(
+        process: *mut c_void,
+        counters: *mut ProcessMemoryCounters,
+        size: u32,
+    ) -> i32;
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct ProcessMemoryCounters {
+    cb: u32,
+    page_fault_count: u32,
+    peak_working_set_size: usize,
+    working_set_size: usize,
+    quota_peak_paged_pool_usage: usize,
+    quota_paged_pool_usage: usize,
+    quota_peak_non_paged_pool_usage: usize,
+    quota_non_paged_pool_usage: usize,
+    pagefile_usage: usize,
+    peak_pagefile_usage: usize,
+}
+
+/// Peak working set of the process, in bytes.
+pub(crate) fn peak_rss() -> Option<usize> {
+    let mut c = ProcessMemoryCounters {
+        cb: core::mem::size_of::<ProcessMemoryCounters>() as u32,
+        ..Default::default()
+    };
+    // SAFETY: `c` is a correctly sized PROCESS_MEMORY_COUNTERS.
+    let ok = unsafe { K32GetProcessMemoryInfo(GetCurrentProcess(), &mut c, c.cb) };
+    if ok != 0 {
+        Some(c.peak_working_set_size)
+    } else {
+        None
+    }
 }
 
 #[cfg(feature = "override")]
@@ -93,10 +129,12 @@ pub(crate) fn alloc_aligned(size: usize, align: usize, offset: usize) -> Option<
     crate::stats::os_call();
     // SAFETY: we only reserve fresh ranges and release ranges we reserved.
     unsafe {
-        if offset == 0 {
+        if offset == 0 && align >= crate::types::SEGMENT_SIZE {
+            // Try an aligned address hint first: one system call when the range is free.
+            // Hints advance in multiples of the segment size, so they stay aligned.
             let span = super::align_up(size, align);
             let hint = HINT.fetch_add(span, Ordering::Relaxed);
-            if hint < 0x4000_0000_0000 {
+            if hint < 0x4000_0000_0000 && hint.is_multiple_of(align) {
                 let p = VirtualAlloc(
                     hint as *mut c_void,
                     size,
