@@ -1,1 +1,510 @@
-//! SSA construction (Braun et al.).
+//! SSA construction for one function, after Braun et al., "Simple and Efficient
+//! Construction of Static Single Assignment Form" (CC 2013): variables are read and
+//! written per block; a read in a block without a definition looks into the
+//! predecessors, creating phis; blocks whose predecessors are not all known yet are not
+//! *sealed* and get *incomplete* phis, completed when the block is sealed. Trivial phis
+//! (all operands the same value or the phi itself) are removed, recursively for the
+//! phis that used them.
+//!
+//! Removed phis are forwarded (`alias`) rather than rewritten in place; [`Builder::finish`]
+//! drops unreachable blocks, resolves the forwarding and renumbers the instructions so the
+//! result has dense ids and satisfies `ir::verify`.
+
+use std::collections::HashMap;
+
+use crate::ir::{
+    self, BlockData, BlockId, Body, Inst, InstData, InstId, StackSlot, StackSlotId, Terminator,
+    Value,
+};
+
+/// A source-level variable being put into SSA form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Var(pub u32);
+
+pub struct Builder {
+    body: Body,
+    cur: BlockId,
+    sealed: Vec<bool>,
+    terminated: Vec<bool>,
+    var_types: Vec<ir::Type>,
+    defs: HashMap<(Var, BlockId), Value>,
+    incomplete: HashMap<BlockId, Vec<(Var, Value)>>,
+    /// Per instruction: the value a removed trivial phi was replaced by.
+    alias: Vec<Option<Value>>,
+    /// Block of each phi.
+    phi_block: HashMap<Value, BlockId>,
+    /// For each value: the phis that use it.
+    phi_users: HashMap<Value, Vec<Value>>,
+}
+
+impl Builder {
+    /// Starts a function: block 0 is the entry, holding one `Param` per parameter.
+    pub fn new(params: &[ir::Type]) -> (Builder, Vec<Value>) {
+        let mut b = Builder {
+            body: Body::default(),
+            cur: BlockId(0),
+            sealed: Vec::new(),
+            terminated: Vec::new(),
+            var_types: Vec::new(),
+            defs: HashMap::new(),
+            incomplete: HashMap::new(),
+            alias: Vec::new(),
+            phi_block: HashMap::new(),
+            phi_users: HashMap::new(),
+        };
+        let entry = b.new_block();
+        b.seal(entry);
+        b.switch_to(entry);
+        let vals = params
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| b.emit(Inst::Param { index: i as u32 }, Some(t)))
+            .collect();
+        (b, vals)
+    }
+
+    pub fn new_block(&mut self) -> BlockId {
+        self.body.blocks.push(BlockData {
+            insts: Vec::new(),
+            term: Terminator::Unreachable,
+            preds: Vec::new(),
+        });
+        self.sealed.push(false);
+        self.terminated.push(false);
+        BlockId(self.body.blocks.len() as u32 - 1)
+    }
+
+    pub fn current(&self) -> BlockId {
+        self.cur
+    }
+
+    pub fn switch_to(&mut self, b: BlockId) {
+        self.cur = b;
+    }
+
+    /// Is the current block already ended by a terminator?
+    pub fn is_terminated(&self) -> bool {
+        self.terminated[self.cur.index()]
+    }
+
+    pub fn new_slot(&mut self, size: u32, align: u32) -> StackSlotId {
+        self.body.stack_slots.push(StackSlot {
+            size: size.max(1),
+            align: align.max(1),
+        });
+        StackSlotId(self.body.stack_slots.len() as u32 - 1)
+    }
+
+    fn push_inst(&mut self, kind: Inst, ty: Option<ir::Type>) -> Value {
+        self.body.insts.push(InstData { kind, ty });
+        self.alias.push(None);
+        InstId(self.body.insts.len() as u32 - 1)
+    }
+
+    /// Appends an instruction to the current block.
+    pub fn emit(&mut self, kind: Inst, ty: Option<ir::Type>) -> Value {
+        let v = self.push_inst(kind, ty);
+        let cur = self.cur;
+        self.body.blocks[cur.index()].insts.push(v);
+        v
+    }
+
+    pub fn iconst(&mut self, ty: ir::Type, value: i64) -> Value {
+        self.emit(Inst::Const { value }, Some(ty))
+    }
+
+    /// Ends the current block. A block can be terminated once; later calls are ignored.
+    pub fn terminate(&mut self, term: Terminator) {
+        let cur = self.cur;
+        if self.terminated[cur.index()] {
+            return;
+        }
+        self.terminated[cur.index()] = true;
+        for s in term.successors() {
+            self.body.blocks[s.index()].preds.push(cur);
+        }
+        self.body.blocks[cur.index()].term = term;
+    }
+
+    pub fn new_var(&mut self, ty: ir::Type) -> Var {
+        self.var_types.push(ty);
+        Var(self.var_types.len() as u32 - 1)
+    }
+
+    pub fn write_var(&mut self, var: Var, value: Value) {
+        let cur = self.cur;
+        self.defs.insert((var, cur), value);
+    }
+
+    pub fn read_var(&mut self, var: Var) -> Value {
+        let cur = self.cur;
+        self.read_var_in(var, cur)
+    }
+
+    fn resolve(&self, mut v: Value) -> Value {
+        while let Some(a) = self.alias[v.index()] {
+            v = a;
+        }
+        v
+    }
+
+    fn read_var_in(&mut self, var: Var, block: BlockId) -> Value {
+        if let Some(&v) = self.defs.get(&(var, block)) {
+            return self.resolve(v);
+        }
+        self.read_var_recursive(var, block)
+    }
+
+    fn read_var_recursive(&mut self, var: Var, block: BlockId) -> Value {
+        let preds = self.body.blocks[block.index()].preds.clone();
+        let val = if !self.sealed[block.index()] {
+            let phi = self.new_phi(var, block);
+            self.incomplete.entry(block).or_default().push((var, phi));
+            phi
+        } else if preds.is_empty() {
+            self.undef(var, block)
+        } else if preds.len() == 1 {
+            self.read_var_in(var, preds[0])
+        } else {
+            let phi = self.new_phi(var, block);
+            self.defs.insert((var, block), phi);
+            self.add_phi_operands(var, phi)
+        };
+        self.defs.insert((var, block), val);
+        val
+    }
+
+    /// Index in `block`'s instruction list just after its params and phis.
+    fn phi_insert_pos(&self, block: BlockId) -> usize {
+        let insts = &self.body.blocks[block.index()].insts;
+        insts
+            .iter()
+            .take_while(|&&i| {
+                matches!(
+                    self.body.insts[i.index()].kind,
+                    Inst::Phi { .. } | Inst::Param { .. }
+                )
+            })
+            .count()
+    }
+
+    fn new_phi(&mut self, var: Var, block: BlockId) -> Value {
+        let ty = self.var_types[var.0 as usize];
+        let phi = self.push_inst(
+            Inst::Phi {
+                incoming: Vec::new(),
+            },
+            Some(ty),
+        );
+        let pos = self.phi_insert_pos(block);
+        self.body.blocks[block.index()].insts.insert(pos, phi);
+        self.phi_block.insert(phi, block);
+        phi
+    }
+
+    /// The value of a variable read before any definition (zero).
+    fn undef(&mut self, var: Var, block: BlockId) -> Value {
+        let ty = self.var_types[var.0 as usize];
+        let v = self.push_inst(Inst::Const { value: 0 }, Some(ty));
+        let pos = self.phi_insert_pos(block);
+        self.body.blocks[block.index()].insts.insert(pos, v);
+        v
+    }
+
+    fn add_phi_operands(&mut self, var: Var, phi: Value) -> Value {
+        let block = self.phi_block[&phi];
+        let preds = self.body.blocks[block.index()].preds.clone();
+        let mut incoming = Vec::with_capacity(preds.len());
+        for p in preds {
+            let v = self.read_var_in(var, p);
+            if self.phi_block.contains_key(&v) {
+                self.phi_users.entry(v).or_default().push(phi);
+            }
+            incoming.push((p, v));
+        }
+        if let Inst::Phi { incoming: inc } = &mut self.body.insts[phi.index()].kind {
+            *inc = incoming;
+        }
+        self.try_remove_trivial_phi(phi)
+    }
+
+    fn try_remove_trivial_phi(&mut self, phi: Value) -> Value {
+        let Inst::Phi { incoming } = &self.body.insts[phi.index()].kind else {
+            return phi;
+        };
+        let mut same: Option<Value> = None;
+        for &(_, op) in incoming {
+            let op = self.resolve(op);
+            if Some(op) == same || op == phi {
+                continue;
+            }
+            if same.is_some() {
+                return phi;
+            }
+            same = Some(op);
+        }
+        let block = self.phi_block[&phi];
+        let same = match same {
+            Some(s) => s,
+            None => {
+                // Unreachable or a read before any definition.
+                let ty = self.body.insts[phi.index()].ty.unwrap_or(ir::Type::I64);
+                let v = self.push_inst(Inst::Const { value: 0 }, Some(ty));
+                let pos = self.phi_insert_pos(block);
+                self.body.blocks[block.index()].insts.insert(pos, v);
+                v
+            }
+        };
+        self.alias[phi.index()] = Some(same);
+        self.body.blocks[block.index()].insts.retain(|&i| i != phi);
+        self.phi_block.remove(&phi);
+        let users = self.phi_users.remove(&phi).unwrap_or_default();
+        for u in users {
+            if u != phi && self.phi_block.contains_key(&u) && self.alias[u.index()].is_none() {
+                self.try_remove_trivial_phi(u);
+            }
+        }
+        self.resolve(same)
+    }
+
+    /// Declares that every predecessor of `block` is known.
+    pub fn seal(&mut self, block: BlockId) {
+        if self.sealed[block.index()] {
+            return;
+        }
+        self.sealed[block.index()] = true;
+        for (var, phi) in self.incomplete.remove(&block).unwrap_or_default() {
+            if self.alias[phi.index()].is_none() {
+                self.add_phi_operands(var, phi);
+            }
+        }
+    }
+
+    /// Drops unreachable blocks, resolves forwarded phis and renumbers everything.
+    pub fn finish(mut self) -> Body {
+        let n = self.body.blocks.len();
+        for b in 0..n {
+            self.seal(BlockId(b as u32));
+        }
+        // Reachable blocks, in original order.
+        let mut reach = vec![false; n];
+        let mut stack = vec![BlockId(0)];
+        while let Some(b) = stack.pop() {
+            if std::mem::replace(&mut reach[b.index()], true) {
+                continue;
+            }
+            stack.extend(self.body.blocks[b.index()].term.successors());
+        }
+        let mut block_map = vec![None; n];
+        let mut next = 0u32;
+        for (i, &r) in reach.iter().enumerate() {
+            if r {
+                block_map[i] = Some(BlockId(next));
+                next += 1;
+            }
+        }
+        let mut inst_map: Vec<Option<InstId>> = vec![None; self.body.insts.len()];
+        let mut count = 0u32;
+        for (bi, block) in self.body.blocks.iter().enumerate() {
+            if !reach[bi] {
+                continue;
+            }
+            for &i in &block.insts {
+                inst_map[i.index()] = Some(InstId(count));
+                count += 1;
+            }
+        }
+        let map_val = |v: Value| -> Value {
+            let mut v = v;
+            while let Some(a) = self.alias[v.index()] {
+                v = a;
+            }
+            inst_map[v.index()].unwrap_or(InstId(0))
+        };
+        let mut out = Body {
+            blocks: Vec::with_capacity(next as usize),
+            insts: Vec::with_capacity(count as usize),
+            stack_slots: self.body.stack_slots.clone(),
+        };
+        for (bi, block) in self.body.blocks.iter().enumerate() {
+            if !reach[bi] {
+                continue;
+            }
+            let mut insts = Vec::with_capacity(block.insts.len());
+            for &i in &block.insts {
+                let data = &self.body.insts[i.index()];
+                let kind = match &data.kind {
+                    Inst::Phi { incoming } => Inst::Phi {
+                        incoming: incoming
+                            .iter()
+                            .filter(|(p, _)| reach[p.index()])
+                            .map(|&(p, v)| (block_map[p.index()].unwrap_or(BlockId(0)), map_val(v)))
+                            .collect(),
+                    },
+                    other => remap_inst(other, &map_val),
+                };
+                insts.push(InstId(out.insts.len() as u32));
+                out.insts.push(InstData { kind, ty: data.ty });
+            }
+            let term = match &block.term {
+                Terminator::Jump(b) => Terminator::Jump(block_map[b.index()].unwrap_or(BlockId(0))),
+                Terminator::Branch { cond, then, els } => Terminator::Branch {
+                    cond: map_val(*cond),
+                    then: block_map[then.index()].unwrap_or(BlockId(0)),
+                    els: block_map[els.index()].unwrap_or(BlockId(0)),
+                },
+                Terminator::Return(v) => Terminator::Return(v.map(map_val)),
+                Terminator::Unreachable => Terminator::Unreachable,
+            };
+            let preds = block
+                .preds
+                .iter()
+                .filter(|p| reach[p.index()])
+                .map(|p| block_map[p.index()].unwrap_or(BlockId(0)))
+                .collect();
+            out.blocks.push(BlockData { insts, term, preds });
+        }
+        out
+    }
+}
+
+fn remap_inst(inst: &Inst, f: &dyn Fn(Value) -> Value) -> Inst {
+    match inst {
+        Inst::Param { index } => Inst::Param { index: *index },
+        Inst::Const { value } => Inst::Const { value: *value },
+        Inst::Binary { op, lhs, rhs } => Inst::Binary {
+            op: *op,
+            lhs: f(*lhs),
+            rhs: f(*rhs),
+        },
+        Inst::Unary { op, arg } => Inst::Unary {
+            op: *op,
+            arg: f(*arg),
+        },
+        Inst::Cmp { cond, lhs, rhs } => Inst::Cmp {
+            cond: *cond,
+            lhs: f(*lhs),
+            rhs: f(*rhs),
+        },
+        Inst::Cast { op, arg } => Inst::Cast {
+            op: *op,
+            arg: f(*arg),
+        },
+        Inst::Load { addr, offset } => Inst::Load {
+            addr: f(*addr),
+            offset: *offset,
+        },
+        Inst::Store {
+            addr,
+            offset,
+            value,
+        } => Inst::Store {
+            addr: f(*addr),
+            offset: *offset,
+            value: f(*value),
+        },
+        Inst::StackAddr { slot } => Inst::StackAddr { slot: *slot },
+        Inst::SymbolAddr { symbol } => Inst::SymbolAddr { symbol: *symbol },
+        Inst::Call { func, args } => Inst::Call {
+            func: *func,
+            args: args.iter().map(|&a| f(a)).collect(),
+        },
+        Inst::CallIndirect { callee, sig, args } => Inst::CallIndirect {
+            callee: f(*callee),
+            sig: sig.clone(),
+            args: args.iter().map(|&a| f(a)).collect(),
+        },
+        Inst::Phi { incoming } => Inst::Phi {
+            incoming: incoming.iter().map(|&(b, v)| (b, f(v))).collect(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{BinOp, IntCC};
+
+    /// `x = 0; while (x < 10) x = x + 1; return x;` built by hand: one phi in the header.
+    #[test]
+    fn loop_gets_one_phi_and_trivial_phis_vanish() {
+        let (mut b, params) = Builder::new(&[ir::Type::I32]);
+        let x = b.new_var(ir::Type::I32);
+        let y = b.new_var(ir::Type::I32);
+        let zero = b.iconst(ir::Type::I32, 0);
+        b.write_var(x, zero);
+        b.write_var(y, params[0]);
+        let header = b.new_block();
+        let body = b.new_block();
+        let exit = b.new_block();
+        b.terminate(Terminator::Jump(header));
+        b.switch_to(header);
+        let xv = b.read_var(x);
+        let ten = b.iconst(ir::Type::I32, 10);
+        let c = b.emit(
+            Inst::Cmp {
+                cond: IntCC::Slt,
+                lhs: xv,
+                rhs: ten,
+            },
+            Some(ir::Type::I8),
+        );
+        b.terminate(Terminator::Branch {
+            cond: c,
+            then: body,
+            els: exit,
+        });
+        b.seal(body);
+        b.switch_to(body);
+        let xv = b.read_var(x);
+        let one = b.iconst(ir::Type::I32, 1);
+        let nx = b.emit(
+            Inst::Binary {
+                op: BinOp::Add,
+                lhs: xv,
+                rhs: one,
+            },
+            Some(ir::Type::I32),
+        );
+        b.write_var(x, nx);
+        b.terminate(Terminator::Jump(header));
+        b.seal(header);
+        b.seal(exit);
+        b.switch_to(exit);
+        let xv = b.read_var(x);
+        let yv = b.read_var(y); // unchanged in the loop: its header phi is trivial
+        let sum = b.emit(
+            Inst::Binary {
+                op: BinOp::Add,
+                lhs: xv,
+                rhs: yv,
+            },
+            Some(ir::Type::I32),
+        );
+        b.terminate(Terminator::Return(Some(sum)));
+        let body = b.finish();
+        let phis = body
+            .insts
+            .iter()
+            .filter(|i| matches!(i.kind, Inst::Phi { .. }))
+            .count();
+        assert_eq!(phis, 1);
+        let m = ir::Module {
+            target: meteor_linker::Target::LinuxX64,
+            functions: vec![ir::Function {
+                name: "f".into(),
+                sig: ir::Signature {
+                    params: vec![ir::Type::I32],
+                    ret: Some(ir::Type::I32),
+                },
+                kind: ir::FunctionKind::Defined(body),
+                noreturn: false,
+                is_process_entry: false,
+                exported: true,
+            }],
+            globals: vec![],
+            entry: None,
+        };
+        ir::verify(&m).unwrap();
+    }
+}
