@@ -26,8 +26,30 @@ use crate::ir::{
 };
 use meteor_linker::Target;
 
+/// Stack for IR generation: SSA construction recurses through chains of join blocks, so
+/// very long functions need more than a default thread stack.
+const IRGEN_STACK: usize = 512 << 20;
+
 pub fn run(c: &mut Compilation) {
-    let module = generate(&c.front, &c.options);
+    let (front, options) = (&c.front, &c.options);
+    let spawned = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("meteor-irgen".into())
+            .stack_size(IRGEN_STACK)
+            .spawn_scoped(s, || generate(front, options))
+            .map(|h| h.join())
+    });
+    let module = match spawned {
+        Ok(Ok(m)) => m,
+        // A panic is a compiler bug: report it instead of crashing the host.
+        Ok(Err(_)) => {
+            c.diags
+                .error_no_span("internal compiler error: IR generation panicked");
+            return;
+        }
+        // No thread could be created: generate on this one.
+        Err(_) => generate(&c.front, &c.options),
+    };
     if cfg!(debug_assertions)
         && let Err(e) = ir::verify(&module)
     {

@@ -112,6 +112,7 @@ fn parse_file(
         depth: 0,
         heights: HashMap::new(),
         imports: Vec::new(),
+        errors: 0,
     };
     let module = p.parse_module_decl();
     let decls = p.parse_decls(TokenKind::Eof, &[]);
@@ -138,7 +139,13 @@ struct Parser<'a> {
     /// Height of expression trees built so far (only heights > 1 are stored).
     heights: HashMap<ExprId, u32>,
     imports: Vec<String>,
+    /// Syntax errors reported in this file.
+    errors: u32,
 }
+
+/// After this many syntax errors in one file the rest of it is skipped (the later ones
+/// are almost always consequences of the earlier ones).
+const MAX_SYNTAX_ERRORS: u32 = 100;
 
 fn binary_prec(k: TokenKind) -> Option<(u8, BinaryOp)> {
     use TokenKind::*;
@@ -244,9 +251,19 @@ impl<'a> Parser<'a> {
 
     fn error(&mut self, span: Span, msg: impl Into<String>) {
         if !self.recovering {
-            self.diags.error(span, msg);
+            self.errors += 1;
+            if self.errors <= MAX_SYNTAX_ERRORS {
+                self.diags.error(span, msg);
+            } else if self.errors == MAX_SYNTAX_ERRORS + 1 {
+                self.diags
+                    .error(span, "too many syntax errors in this file; giving up on it");
+            }
         }
         self.recovering = true;
+        if self.errors > MAX_SYNTAX_ERRORS {
+            // Stop parsing this file: jump to its end.
+            self.pos = self.toks.len() - 1;
+        }
     }
 
     fn error_expected(&mut self, what: &str) {
@@ -628,9 +645,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect(TokenKind::RParen);
-        let body = if self.recovering {
-            None
-        } else if self.eat(TokenKind::Semi) {
+        let body = if self.recovering || self.eat(TokenKind::Semi) {
             None
         } else if self.kind() == TokenKind::LBrace {
             Some(self.parse_block())

@@ -24,6 +24,9 @@ use crate::diag::{Diagnostics, Span};
 use crate::source::{FileOrigin, SourceFiles};
 use meteor_linker::Target;
 
+/// An import's module path and its span.
+type ImportPath = (Vec<Ident>, Span);
+
 pub fn run(c: &mut Compilation) {
     resolve_all(&c.sources, &c.options, &mut c.front, &mut c.diags);
 }
@@ -81,7 +84,7 @@ impl Resolver<'_> {
 
     fn build_modules(&mut self) {
         let nfiles = self.front.ast.files.len();
-        let mut pending_imports: Vec<(ModuleId, Vec<(Vec<Ident>, Span)>)> = Vec::new();
+        let mut pending_imports: Vec<(ModuleId, Vec<ImportPath>)> = Vec::new();
         for fi in 0..nfiles {
             let fa = &self.front.ast.files[fi];
             if !fa.parsed {

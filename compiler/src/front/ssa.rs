@@ -149,10 +149,26 @@ impl Builder {
     }
 
     fn read_var_in(&mut self, var: Var, block: BlockId) -> Value {
-        if let Some(&v) = self.defs.get(&(var, block)) {
-            return self.resolve(v);
+        // Walk chains of single-predecessor blocks iteratively (long straight-line code
+        // would otherwise recurse once per block).
+        let mut visited = Vec::new();
+        let mut b = block;
+        let val = loop {
+            if let Some(&v) = self.defs.get(&(var, b)) {
+                break self.resolve(v);
+            }
+            let preds = &self.body.blocks[b.index()].preds;
+            if self.sealed[b.index()] && preds.len() == 1 {
+                visited.push(b);
+                b = preds[0];
+                continue;
+            }
+            break self.read_var_recursive(var, b);
+        };
+        for v in visited {
+            self.defs.insert((var, v), val);
         }
-        self.read_var_recursive(var, block)
+        val
     }
 
     fn read_var_recursive(&mut self, var: Var, block: BlockId) -> Value {

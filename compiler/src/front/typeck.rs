@@ -671,11 +671,11 @@ impl Checker<'_> {
                 }
             },
             StmtKind::While { cond, body } | StmtKind::DoWhile { body, cond } => {
-                !(self.konst(*cond) == Some(1) && !self.has_break(*body))
+                self.konst(*cond) != Some(1) || self.has_break(*body)
             }
             StmtKind::For { cond, body, .. } => {
                 let infinite = cond.map(|c| self.konst(c) == Some(1)).unwrap_or(true);
-                !(infinite && !self.has_break(*body))
+                !infinite || self.has_break(*body)
             }
             StmtKind::Var(_) | StmtKind::Empty => true,
         }
