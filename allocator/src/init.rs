@@ -47,6 +47,9 @@ pub(crate) fn process_init(mode: usize) {
     match PROCESS_STATE.compare_exchange(UNINIT, RUNNING, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
             crate::options::init();
+            if crate::options::get(crate::options::Opt::Stats) != 0 {
+                os::keep_stderr();
+            }
             os::process_init();
             PROCESS_STATE.store(DONE, Ordering::Release);
         }

@@ -17,6 +17,7 @@ const SYS_SCHED_YIELD: usize = 24;
 const SYS_MADVISE: usize = 28;
 const SYS_GETPID: usize = 39;
 const SYS_KILL: usize = 62;
+const SYS_FCNTL: usize = 72;
 const SYS_CLOCK_GETTIME: usize = 228;
 const SYS_EXIT_GROUP: usize = 231;
 const SYS_OPENAT: usize = 257;
@@ -195,6 +196,9 @@ pub(crate) unsafe fn commit(_p: *mut u8, _size: usize) -> bool {
 
 /// Returns the physical memory behind `[p, p+size)` to the OS; it reads as zero after.
 pub(crate) unsafe fn decommit(p: *mut u8, size: usize) {
+    if size == 0 {
+        return;
+    }
     crate::stats::os_call();
     syscall3(SYS_MADVISE, p as usize, size, MADV_DONTNEED);
 }
@@ -221,14 +225,30 @@ pub(crate) fn now_ms() -> u64 {
         .wrapping_add(ts[1] as u64 / 1_000_000)
 }
 
+/// Where diagnostics go: a duplicate of stderr taken at start-up (`keep_stderr`), so that
+/// statistics printed at exit survive programs that close their standard error first
+/// (coreutils do); fd 2 until then.
+static STDERR_FD: AtomicUsize = AtomicUsize::new(2);
+
+/// Duplicates fd 2 (close-on-exec) for `write_stderr`.
+pub(crate) fn keep_stderr() {
+    const F_DUPFD_CLOEXEC: usize = 1030;
+    // SAFETY: fcntl on fd 2; the result is a new descriptor we own or an error.
+    let fd = unsafe { syscall3(SYS_FCNTL, 2, F_DUPFD_CLOEXEC, 64) };
+    if fd >= 0 {
+        STDERR_FD.store(fd as usize, Ordering::Relaxed);
+    }
+}
+
 pub(crate) fn write_stderr(bytes: &[u8]) {
+    let fd = STDERR_FD.load(Ordering::Relaxed);
     let mut done = 0;
     while done < bytes.len() {
-        // SAFETY: writes from a valid slice to fd 2.
+        // SAFETY: writes from a valid slice to our stderr descriptor.
         let r = unsafe {
             syscall3(
                 SYS_WRITE,
-                2,
+                fd,
                 bytes.as_ptr() as usize + done,
                 bytes.len() - done,
             )

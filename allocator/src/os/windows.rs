@@ -206,12 +206,18 @@ fn aligned_in(base: usize, align: usize, offset: usize) -> usize {
 
 /// Commits `[p, p+size)` (after a `decommit`).
 pub(crate) unsafe fn commit(p: *mut u8, size: usize) -> bool {
+    if size == 0 {
+        return true;
+    }
     crate::stats::os_call();
     !VirtualAlloc(p as *mut c_void, size, MEM_COMMIT, PAGE_READWRITE).is_null()
 }
 
 /// Decommits `[p, p+size)`; it must be committed again before use and reads zero then.
 pub(crate) unsafe fn decommit(p: *mut u8, size: usize) {
+    if size == 0 {
+        return;
+    }
     crate::stats::os_call();
     VirtualFree(p as *mut c_void, size, MEM_DECOMMIT);
 }
@@ -226,6 +232,9 @@ pub(crate) fn now_ms() -> u64 {
     // SAFETY: no arguments.
     unsafe { GetTickCount64() }
 }
+
+/// The standard error handle is looked up at each write on Windows.
+pub(crate) fn keep_stderr() {}
 
 pub(crate) fn write_stderr(bytes: &[u8]) {
     // SAFETY: writes from a valid slice to the process's standard error handle.
