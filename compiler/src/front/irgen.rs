@@ -118,6 +118,11 @@ impl ModGen<'_> {
         }
         let ret = match self.types().repr(sig.ret) {
             IrRepr::Scalar(s) => Some(s),
+            IrRepr::Pair => {
+                // Returned through a hidden pointer to the caller's 16-byte slot.
+                params.insert(0, ir::Type::Ptr);
+                None
+            }
             _ => None,
         };
         ir::Signature { params, ret }
@@ -295,12 +300,14 @@ impl ModGen<'_> {
         let sig = self.front.typed.func_sig[&f].clone();
         let irsig = self.module.functions[fid.index()].sig.clone();
         let (b, params) = Builder::new(&irsig.params);
+        let sret = (self.types().repr(sig.ret) == IrRepr::Pair).then(|| params[0]);
         let mut fg = FnGen {
             m: self,
             b,
             locals: HashMap::new(),
             loops: Vec::new(),
             ret: sig.ret,
+            sret,
         };
         // Parameters.
         let plocals =
@@ -310,7 +317,7 @@ impl ModGen<'_> {
                 .get(&f)
                 .cloned()
                 .unwrap_or_default();
-        let mut pi = 0;
+        let mut pi = if sret.is_some() { 1 } else { 0 };
         for (i, &t) in sig.params.iter().enumerate() {
             let n = if fg.m.types().repr(t) == IrRepr::Pair {
                 2
@@ -495,6 +502,8 @@ struct FnGen<'a, 'b> {
     /// (continue target, break target) of the enclosing loops.
     loops: Vec<(BlockId, BlockId)>,
     ret: TypeId,
+    /// Hidden pointer parameter of a function returning a slice.
+    sret: Option<Value>,
 }
 
 impl FnGen<'_, '_> {
@@ -1332,7 +1341,21 @@ impl FnGen<'_, '_> {
         let Some(&fid) = self.m.funcs.get(&target) else {
             return Val::None;
         };
-        let mut vals = Vec::with_capacity(args.len());
+        let ret_ty = self
+            .typed()
+            .func_sig
+            .get(&target)
+            .map(|s| s.ret)
+            .unwrap_or(Types::VOID);
+        let mut vals = Vec::with_capacity(args.len() + 1);
+        let sret = if self.types().repr(ret_ty) == IrRepr::Pair {
+            let slot = self.b.new_slot(16, 8);
+            let addr = self.b.emit(Inst::StackAddr { slot }, Some(ir::Type::Ptr));
+            vals.push(addr);
+            Some(addr)
+        } else {
+            None
+        };
         for &a in args {
             match self.expr(a) {
                 Val::None => {}
@@ -1354,6 +1377,9 @@ impl FnGen<'_, '_> {
         );
         if noreturn {
             self.terminate_and_continue(Terminator::Unreachable);
+        }
+        if let Some(addr) = sret {
+            return self.load(addr, ret_ty);
         }
         if ret.is_some() {
             Val::One(v)
@@ -1541,6 +1567,11 @@ impl FnGen<'_, '_> {
                 if self.b.is_terminated() {
                     return;
                 }
+                if let (Some(addr), Some(v)) = (self.sret, val) {
+                    self.store(addr, self.ret, v);
+                    self.terminate_and_continue(Terminator::Return(None));
+                    return;
+                }
                 let term = match (val, self.types().repr(self.ret)) {
                     (Some(Val::One(x)), IrRepr::Scalar(_)) => Terminator::Return(Some(x)),
                     _ if self.ret == Types::NORETURN => Terminator::Unreachable,
@@ -1679,6 +1710,18 @@ mod tests {
         assert_eq!(ir.matches("const = [68 69]").count(), 1, "{ir}"); // one "hi"
         assert!(ir.contains("global @main.msg size 16 align 8 = ["), "{ir}");
         assert!(ir.contains("reloc +0 = @.str.0 + 0"), "{ir}");
+    }
+
+    #[test]
+    fn slices_are_returned_through_a_hidden_pointer() {
+        let (ir, d) = compile(
+            "u8[] pick(bool b) { if (b) return \"yes\"; return \"no\"; }\ni32 main() { u8[] s = pick(true); return cast(i32)s.length; }",
+            Target::LinuxX64,
+            true,
+        );
+        assert_eq!(d, "");
+        assert!(ir.contains("fn @main.pick(ptr, i8) -> void"), "{ir}");
+        assert!(ir.contains("slot0: size 16 align 8"), "{ir}");
     }
 
     #[test]

@@ -19,8 +19,9 @@
 //!   A constant that fits only by changing signedness ranks 2, so `println(42)` picks
 //!   `println(i64)` over `println(u64)`.
 //!
-//! Limits of this stage (clear errors): functions returning slices or static arrays,
-//! static array parameters, copying static arrays, function pointers.
+//! Limits of this stage (clear errors): functions returning static arrays, body-less
+//! functions returning slices, static array parameters, copying static arrays, function
+//! pointers.
 
 use super::ast::*;
 use super::resolve::location;
@@ -225,7 +226,14 @@ impl Checker<'_> {
             let name = self.name(decl.name).to_string();
             let ret_ty = self.resolve_type(*ret);
             match self.types.kind(ret_ty) {
-                TypeKind::Slice(_) | TypeKind::Array(..) => {
+                TypeKind::Slice(_) if body.is_none() => {
+                    let msg = format!(
+                        "body-less functions returning `{}` are not supported",
+                        self.tn(ret_ty)
+                    );
+                    self.error(self.ast.type_expr(*ret).span, msg);
+                }
+                TypeKind::Array(..) => {
                     let msg = format!(
                         "functions returning `{}` are not supported yet",
                         self.tn(ret_ty)
