@@ -468,7 +468,7 @@ impl Val {
         match self {
             Val::One(v) | Val::Pair(v, _) => v,
             // Only reachable for erroneous input, which never gets here (typeck stops).
-            Val::None => InstId0,
+            Val::None => NO_VALUE,
         }
     }
     fn second(self) -> Value {
@@ -479,8 +479,7 @@ impl Val {
     }
 }
 
-#[allow(non_upper_case_globals)]
-const InstId0: Value = ir::InstId(0);
+const NO_VALUE: Value = ir::InstId(0);
 
 #[derive(Clone, Copy)]
 enum Storage {
