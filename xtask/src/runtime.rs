@@ -296,7 +296,11 @@ fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The workspace root: `$METEOR_WORKSPACE_ROOT` when set, else the parent of `xtask/`.
 fn workspace_root() -> PathBuf {
+    if let Some(root) = std::env::var_os("METEOR_WORKSPACE_ROOT") {
+        return PathBuf::from(root);
+    }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
