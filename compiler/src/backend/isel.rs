@@ -36,6 +36,14 @@ pub fn run(c: &mut Compilation) {
             funcs.push(None);
             continue;
         };
+        if let Some(what) = unsupported(&c.ir, &f.sig, body) {
+            c.diags.error_no_span(format!(
+                "function `{}`: the back end does not support {what} yet",
+                f.name
+            ));
+            funcs.push(None);
+            continue;
+        }
         let mut s = Sel::new(&c.ir, &c.back.abi, conv, body, &mut c.diags);
         s.f.process_entry = f.is_process_entry;
         s.select(&conv.func_abi(&f.sig));
@@ -64,8 +72,60 @@ fn succs(t: &Terminator) -> ([BlockId; 2], usize) {
     match *t {
         Terminator::Jump(b) => ([b, b], 1),
         Terminator::Branch { then, els, .. } => ([then, els], 2),
-        Terminator::Return(_) | Terminator::Unreachable => ([BlockId(0), BlockId(0)], 0),
+        // Functions with a switch are not selected yet (see `unsupported`).
+        Terminator::Return(_) | Terminator::Unreachable | Terminator::Switch { .. } => {
+            ([BlockId(0), BlockId(0)], 0)
+        }
     }
+}
+
+/// The first IR feature of `body` the back end cannot lower yet, if any.
+fn unsupported(m: &Module, sig: &crate::ir::Signature, body: &Body) -> Option<&'static str> {
+    if sig
+        .params
+        .iter()
+        .chain(sig.ret.iter())
+        .any(|t| t.is_float() || matches!(t, Type::Agg(_)))
+    {
+        return Some("float or aggregate parameters and results");
+    }
+    for b in &body.blocks {
+        if matches!(b.term, Terminator::Switch { .. }) {
+            return Some("switch");
+        }
+    }
+    for d in &body.insts {
+        if d.ty
+            .is_some_and(|t| t.is_float() || matches!(t, Type::Agg(_)))
+        {
+            return Some("float and aggregate values");
+        }
+        match &d.kind {
+            Inst::FConst { .. } | Inst::FCmp { .. } => return Some("float values"),
+            Inst::MemCopy { .. } => return Some("memcopy"),
+            Inst::Call { func, .. } => {
+                let s = &m.func(*func).sig;
+                if s.params
+                    .iter()
+                    .chain(s.ret.iter())
+                    .any(|t| t.is_float() || matches!(t, Type::Agg(_)))
+                {
+                    return Some("calls with float or aggregate arguments");
+                }
+            }
+            Inst::CallIndirect { sig: s, .. } => {
+                if s.params
+                    .iter()
+                    .chain(s.ret.iter())
+                    .any(|t| t.is_float() || matches!(t, Type::Agg(_)))
+                {
+                    return Some("calls with float or aggregate arguments");
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Blocks reachable from the entry in reverse postorder.
@@ -212,8 +272,17 @@ impl<'a> Sel<'a> {
                     Inst::Phi { incoming } => {
                         incoming.iter().for_each(|(_, v)| self.uses[v.index()] += 1)
                     }
+                    Inst::FCmp { lhs, rhs, .. } => {
+                        self.uses[lhs.index()] += 1;
+                        self.uses[rhs.index()] += 1;
+                    }
+                    Inst::MemCopy { dst, src, .. } => {
+                        self.uses[dst.index()] += 1;
+                        self.uses[src.index()] += 1;
+                    }
                     Inst::Param { .. }
                     | Inst::Const { .. }
+                    | Inst::FConst { .. }
                     | Inst::StackAddr { .. }
                     | Inst::SymbolAddr { .. } => {}
                 }
@@ -379,7 +448,10 @@ impl<'a> Sel<'a> {
                 }
                 self.end_block(MInst::Ret { value: v.is_some() }, [NO_BLOCK; 2]);
             }
-            Terminator::Unreachable => self.end_block(MInst::Ud2, [NO_BLOCK; 2]),
+            // Rejected before selection by `unsupported`.
+            Terminator::Unreachable | Terminator::Switch { .. } => {
+                self.end_block(MInst::Ud2, [NO_BLOCK; 2])
+            }
         }
     }
 
@@ -615,6 +687,8 @@ impl<'a> Sel<'a> {
             | Inst::Cast {
                 op: CastOp::Trunc, ..
             } => {}
+            // Rejected before selection by `unsupported`.
+            Inst::FConst { .. } | Inst::FCmp { .. } | Inst::MemCopy { .. } => {}
             Inst::Binary { op, lhs, rhs } => {
                 let traps = matches!(op, BinOp::SDiv | BinOp::UDiv | BinOp::SRem | BinOp::URem);
                 if used || traps {
@@ -628,7 +702,7 @@ impl<'a> Sel<'a> {
                     self.copy(dst, src, size);
                     let op = match op {
                         UnOp::Neg => UnaryOp::Neg,
-                        UnOp::Not => UnaryOp::Not,
+                        UnOp::Not | UnOp::FNeg => UnaryOp::Not,
                     };
                     self.emit(MInst::Unary { op, size, dst });
                 }

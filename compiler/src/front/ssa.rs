@@ -371,6 +371,18 @@ impl Builder {
                 },
                 Terminator::Return(v) => Terminator::Return(v.map(map_val)),
                 Terminator::Unreachable => Terminator::Unreachable,
+                Terminator::Switch {
+                    value,
+                    cases,
+                    default,
+                } => Terminator::Switch {
+                    value: map_val(*value),
+                    cases: cases
+                        .iter()
+                        .map(|&(k, b)| (k, block_map[b.index()].unwrap_or(BlockId(0))))
+                        .collect(),
+                    default: block_map[default.index()].unwrap_or(BlockId(0)),
+                },
             };
             let preds = block
                 .preds
@@ -388,6 +400,23 @@ fn remap_inst(inst: &Inst, f: &dyn Fn(Value) -> Value) -> Inst {
     match inst {
         Inst::Param { index } => Inst::Param { index: *index },
         Inst::Const { value } => Inst::Const { value: *value },
+        Inst::FConst { bits } => Inst::FConst { bits: *bits },
+        Inst::FCmp { cond, lhs, rhs } => Inst::FCmp {
+            cond: *cond,
+            lhs: f(*lhs),
+            rhs: f(*rhs),
+        },
+        Inst::MemCopy {
+            dst,
+            src,
+            size,
+            align,
+        } => Inst::MemCopy {
+            dst: f(*dst),
+            src: f(*src),
+            size: *size,
+            align: *align,
+        },
         Inst::Binary { op, lhs, rhs } => Inst::Binary {
             op: *op,
             lhs: f(*lhs),
@@ -519,6 +548,7 @@ mod tests {
                 exported: true,
             }],
             globals: vec![],
+            aggregates: vec![],
             entry: None,
         };
         ir::verify(&m).unwrap();

@@ -7,10 +7,17 @@
 //! - Block 0 is the entry block; `Param` instructions appear only there, first.
 //! - `Phi` instructions come first in their block (after params in block 0) and have one
 //!   incoming value per predecessor.
-//! - Every block ends with a `Terminator`; `preds` lists each predecessor once per edge.
-//! - Values are scalars: integers of 8/16/32/64 bits, or pointers. Signedness lives in the
-//!   operations (`SDiv`/`UDiv`, `Slt`/`Ult`, `SExt`/`ZExt`), not in the types.
+//! - Every block ends with a `Terminator`; `preds` lists each predecessor once per edge:
+//!   a `Branch` whose two targets are the same block, or a `Switch` with several cases
+//!   (and/or the default) going to one block, adds one entry per edge, duplicates included,
+//!   in the order of `Terminator::successors()`. Phi inputs follow `preds` one to one; the
+//!   inputs of several edges from one block to the same successor must be the same value.
+//! - Values are scalars: integers of 8/16/32/64 bits, pointers, `F32`/`F64` floats, or
+//!   `Agg` (the address of memory holding an aggregate, see [`Type::Agg`]). Signedness
+//!   lives in the operations (`SDiv`/`UDiv`, `Slt`/`Ult`, `SExt`/`ZExt`), not in the types.
 //! - `bool` is `I8` holding 0 or 1.
+//! - `Load`/`Store` never have an `Agg` type (aggregates are copied with `MemCopy` or with
+//!   scalar loads and stores of their fields).
 
 mod print;
 mod verify;
@@ -36,6 +43,7 @@ id_type!(GlobalId);
 id_type!(BlockId);
 id_type!(InstId);
 id_type!(StackSlotId);
+id_type!(AggId);
 
 /// An SSA value: the result of the instruction with the same index.
 pub type Value = InstId;
@@ -48,17 +56,54 @@ pub enum Type {
     I64,
     /// A 64-bit address.
     Ptr,
+    /// IEEE-754 single precision.
+    F32,
+    /// IEEE-754 double precision.
+    F64,
+    /// An aggregate passed by value, described by `Module::aggregates[id]`. The IR value is
+    /// **the address of memory holding the aggregate** (a pointer at machine level):
+    /// - as a `Param`, it points to memory owned by the callee for the whole call;
+    /// - as a `Call`/`CallIndirect` argument, the back end copies the pointed-to bytes
+    ///   where the calling convention wants them (registers, stack, or a temporary passed
+    ///   by reference);
+    /// - as a `Return` operand, the back end copies the bytes into the return registers or
+    ///   through the hidden result (sret) pointer;
+    /// - a call's `Agg` result is the address of a caller-frame temporary allocated by the
+    ///   back end, valid until the caller returns (copy out of it right away).
+    Agg(AggId),
 }
 
 impl Type {
+    /// The size of the value in a register: for `Agg` that is the 8-byte address; the
+    /// aggregate's own size is `Module::agg(id).size`.
     pub fn size(self) -> u32 {
         match self {
             Type::I8 => 1,
             Type::I16 => 2,
-            Type::I32 => 4,
-            Type::I64 | Type::Ptr => 8,
+            Type::I32 | Type::F32 => 4,
+            Type::I64 | Type::Ptr | Type::F64 | Type::Agg(_) => 8,
         }
     }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, Type::F32 | Type::F64)
+    }
+
+    /// Integers of any width (not pointers, floats or aggregates).
+    pub fn is_int(self) -> bool {
+        matches!(self, Type::I8 | Type::I16 | Type::I32 | Type::I64)
+    }
+}
+
+/// Memory layout of an aggregate type, for the calling conventions.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AggLayout {
+    pub size: u32,
+    pub align: u32,
+    /// The scalar leaves, flattened (nested aggregates and arrays expanded to their
+    /// elements), as `(offset, type)` in increasing offset order; padding is simply absent.
+    /// Types are scalars: integers, `Ptr`, `F32`, `F64`.
+    pub fields: Vec<(u32, Type)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -158,6 +203,17 @@ pub enum BinOp {
     LShr,
     /// Arithmetic shift right (signed).
     AShr,
+    /// Float arithmetic: operands and result of the same float type.
+    FAdd,
+    FSub,
+    FMul,
+    FDiv,
+}
+
+impl BinOp {
+    pub fn is_float(self) -> bool {
+        matches!(self, BinOp::FAdd | BinOp::FSub | BinOp::FMul | BinOp::FDiv)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -166,6 +222,8 @@ pub enum UnOp {
     Neg,
     /// Bitwise not.
     Not,
+    /// Float negation (flips the sign bit, also of zeros and NaNs).
+    FNeg,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -182,11 +240,38 @@ pub enum IntCC {
     Uge,
 }
 
+/// Float comparisons: IEEE ordered (false when an operand is NaN), except `Ne`, which is
+/// true for unordered operands (C's `!=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FloatCC {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CastOp {
     SExt,
     ZExt,
     Trunc,
+    /// Signed integer to float.
+    SIToF,
+    /// Unsigned integer to float (correct for u64 values of 2^63 and above).
+    UIToF,
+    /// Float to signed integer, truncating toward zero; out of range is unspecified.
+    FToSI,
+    /// Float to unsigned integer, truncating toward zero; out of range is unspecified.
+    FToUI,
+    /// F32 to F64.
+    FExt,
+    /// F64 to F32 (rounds to nearest).
+    FTrunc,
+    /// Same-size reinterpretation between an integer and a float type (I32 <-> F32,
+    /// I64 <-> F64).
+    Bitcast,
 }
 
 /// A symbol an address can be taken of.
@@ -206,6 +291,10 @@ pub enum Inst {
     Const {
         value: i64,
     },
+    /// A float constant: for `F32` the low 32 bits hold the `f32` bits, for `F64` all 64.
+    FConst {
+        bits: u64,
+    },
     Binary {
         op: BinOp,
         lhs: Value,
@@ -221,7 +310,13 @@ pub enum Inst {
         lhs: Value,
         rhs: Value,
     },
-    /// Converts an integer to the instruction's result type.
+    /// Compares two floats of the same type (see [`FloatCC`]); the result is `I8` 0 or 1.
+    FCmp {
+        cond: FloatCC,
+        lhs: Value,
+        rhs: Value,
+    },
+    /// Converts `arg` to the instruction's result type.
     Cast {
         op: CastOp,
         arg: Value,
@@ -236,6 +331,14 @@ pub enum Inst {
         addr: Value,
         offset: i32,
         value: Value,
+    },
+    /// Copies `size` bytes from the address `src` to the address `dst` (non-overlapping);
+    /// both are `Ptr` or `Agg` values aligned to `align`. No result.
+    MemCopy {
+        dst: Value,
+        src: Value,
+        size: u32,
+        align: u32,
     },
     /// Address of a stack slot of this function.
     StackAddr {
@@ -271,14 +374,28 @@ pub enum Terminator {
     },
     Return(Option<Value>),
     Unreachable,
+    /// Jumps to the block of the case equal to `value` (an integer), else to `default`.
+    /// Case values are distinct (compared at the width of `value`'s type).
+    Switch {
+        value: Value,
+        cases: Vec<(i64, BlockId)>,
+        default: BlockId,
+    },
 }
 
 impl Terminator {
+    /// One entry per edge, duplicates included: for `Switch`, the case targets in order,
+    /// then the default.
     pub fn successors(&self) -> Vec<BlockId> {
-        match *self {
-            Terminator::Jump(b) => vec![b],
-            Terminator::Branch { then, els, .. } => vec![then, els],
+        match self {
+            Terminator::Jump(b) => vec![*b],
+            Terminator::Branch { then, els, .. } => vec![*then, *els],
             Terminator::Return(_) | Terminator::Unreachable => vec![],
+            Terminator::Switch { cases, default, .. } => cases
+                .iter()
+                .map(|&(_, b)| b)
+                .chain(std::iter::once(*default))
+                .collect(),
         }
     }
 }
@@ -310,6 +427,8 @@ pub struct Module {
     pub target: Target,
     pub functions: Vec<Function>,
     pub globals: Vec<Global>,
+    /// Layouts of the aggregate types (`Type::Agg(id)` indexes this).
+    pub aggregates: Vec<AggLayout>,
     /// The entry function synthesized by IR generation: for executables the process
     /// entry (`is_process_entry`, calls `main` then exits); for the JIT an
     /// `i32 ()` function that calls `main` and returns its exit code.
@@ -322,6 +441,7 @@ impl Module {
             target,
             functions: Vec::new(),
             globals: Vec::new(),
+            aggregates: Vec::new(),
             entry: None,
         }
     }
@@ -332,5 +452,18 @@ impl Module {
 
     pub fn global(&self, id: GlobalId) -> &Global {
         &self.globals[id.index()]
+    }
+
+    pub fn agg(&self, id: AggId) -> &AggLayout {
+        &self.aggregates[id.index()]
+    }
+
+    /// Adds an aggregate layout, reusing an identical one; returns its type.
+    pub fn add_aggregate(&mut self, layout: AggLayout) -> Type {
+        if let Some(i) = self.aggregates.iter().position(|a| *a == layout) {
+            return Type::Agg(AggId(i as u32));
+        }
+        self.aggregates.push(layout);
+        Type::Agg(AggId(self.aggregates.len() as u32 - 1))
     }
 }

@@ -11,7 +11,19 @@ impl Display for Type {
             Type::I32 => "i32",
             Type::I64 => "i64",
             Type::Ptr => "ptr",
+            Type::F32 => "f32",
+            Type::F64 => "f64",
+            Type::Agg(id) => return write!(f, "agg{}", id.0),
         })
+    }
+}
+
+/// A float constant as text: the value (shortest round-trip form) and its bits.
+fn fconst_text(ty: Option<Type>, bits: u64) -> String {
+    if ty == Some(Type::F32) {
+        format!("{:?} (0x{:08x})", f32::from_bits(bits as u32), bits as u32)
+    } else {
+        format!("{:?} (0x{:016x})", f64::from_bits(bits), bits)
     }
 }
 
@@ -33,6 +45,16 @@ fn sym_text(m: &Module, s: SymbolRef) -> String {
 
 impl Display for Module {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        for (i, a) in self.aggregates.iter().enumerate() {
+            let fields: Vec<String> = a.fields.iter().map(|(o, t)| format!("{o}: {t}")).collect();
+            writeln!(
+                f,
+                "agg{i} = size {} align {} {{ {} }}",
+                a.size,
+                a.align,
+                fields.join(", ")
+            )?;
+        }
         for g in &self.globals {
             write!(
                 f,
@@ -121,6 +143,22 @@ impl Display for Module {
                             Terminator::Return(Some(v)) => format!("return v{}", v.0),
                             Terminator::Return(None) => "return".into(),
                             Terminator::Unreachable => "unreachable".into(),
+                            Terminator::Switch {
+                                value,
+                                cases,
+                                default,
+                            } => {
+                                let cs: Vec<String> = cases
+                                    .iter()
+                                    .map(|(k, b)| format!("{k}: b{}", b.0))
+                                    .collect();
+                                format!(
+                                    "switch v{}, [{}], default b{}",
+                                    value.0,
+                                    cs.join(", "),
+                                    default.0
+                                )
+                            }
                         };
                         writeln!(f, "  {t}")?;
                     }
@@ -150,6 +188,24 @@ impl Display for InstText<'_> {
         match &data.kind {
             Inst::Param { index } => write!(f, "param {index}"),
             Inst::Const { value } => write!(f, "const {value}"),
+            Inst::FConst { bits } => write!(f, "fconst {}", fconst_text(data.ty, *bits)),
+            Inst::FCmp { cond, lhs, rhs } => write!(
+                f,
+                "fcmp.{} v{}, v{}",
+                format!("{cond:?}").to_lowercase(),
+                lhs.0,
+                rhs.0
+            ),
+            Inst::MemCopy {
+                dst,
+                src,
+                size,
+                align,
+            } => write!(
+                f,
+                "memcopy v{}, v{}, size {size} align {align}",
+                dst.0, src.0
+            ),
             Inst::Binary { op, lhs, rhs } => write!(
                 f,
                 "{} v{}, v{}",

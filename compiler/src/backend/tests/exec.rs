@@ -96,6 +96,7 @@ fn reference(op: BinOp, bits: u32, a: i64, b: i64) -> Option<u64> {
         BinOp::Shl => ua << (ub % bits as u64),
         BinOp::LShr => ua >> (ub % bits as u64),
         BinOp::AShr => (sa >> (ub % bits as u64)) as u64,
+        BinOp::FAdd | BinOp::FSub | BinOp::FMul | BinOp::FDiv => return None,
     };
     Some(r & mask(bits))
 }
@@ -178,7 +179,7 @@ fn unary_and_casts() {
             add_fn(&mut m, &name, sig(&[ty], Some(ty)), fb);
             let f: Box<dyn Fn(i64) -> u64> = match op {
                 UnOp::Neg => Box::new(|a: i64| a.wrapping_neg() as u64),
-                UnOp::Not => Box::new(|a: i64| !a as u64),
+                UnOp::Not | UnOp::FNeg => Box::new(|a: i64| !a as u64),
             };
             cases.push((name, f, bits));
         }
@@ -200,7 +201,7 @@ fn unary_and_casts() {
                 let f: Box<dyn Fn(i64) -> u64> = match op {
                     CastOp::SExt => Box::new(move |a| sext(a, bits) as u64),
                     CastOp::ZExt => Box::new(move |a| a as u64 & mask(bits)),
-                    CastOp::Trunc => Box::new(|a| a as u64),
+                    _ => Box::new(|a| a as u64),
                 };
                 cases.push((name, f, to_bits));
             }
