@@ -90,10 +90,7 @@ pub(crate) unsafe fn heartbeat(heap: *mut Heap) {
     (*heap).generic_count = (*heap).generic_count.wrapping_add(1);
     delayed_free_all(heap);
     let n = (*heap).generic_count;
-    if n.is_multiple_of(8) && (*heap).page_retired_min != usize::MAX {
-        page::collect_retired(heap, false);
-    }
-    if n.is_multiple_of(64) {
+    if n.is_multiple_of(64) && (*(*heap).tld).purge_pending {
         segment::purge_check((*heap).tld, false);
     }
 }

@@ -254,7 +254,11 @@ unsafe fn find_free_page(heap: *mut Heap, size: usize) -> *mut Page {
         (*page).flags |= FLAG_IN_FULL;
         page = next;
     }
-    // No page with room: a fresh one from a segment.
+    // No page with room: free retired pages whose time is up (perhaps making room in a
+    // segment), then take a fresh page.
+    if (*heap).page_retired_min != usize::MAX {
+        collect_retired(heap, false);
+    }
     let bs = BIN_SIZES[bin];
     let page = segment::page_alloc(heap, bs);
     if page.is_null() {

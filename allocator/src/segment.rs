@@ -260,6 +260,7 @@ unsafe fn segment_free(tld: *mut Tld, seg: *mut Segment) {
         (*seg).thread_id.store(0, Ordering::Relaxed);
         (*tld).cache = seg;
         (*tld).cache_count += 1;
+        (*tld).purge_pending = true;
         if committed < SEGMENT_SIZE {
             // some pages are decommitted already: decommit it all so that a reuse
             // knows the state of every page
@@ -456,6 +457,7 @@ pub(crate) unsafe fn page_free(tld: *mut Tld, page: *mut Page) -> bool {
         Some(_) => {
             (*page).purge_pending = true;
             (*seg).purge_count += 1;
+            (*tld).purge_pending = true;
         }
     }
     let kind = (*seg).kind;
@@ -477,9 +479,11 @@ pub(crate) unsafe fn purge_check(tld: *mut Tld, force: bool) {
     };
     let now = os::now_ms();
     (*tld).last_purge_check = now;
+    let mut pending = false;
     let mut seg = (*tld).segments;
     while !seg.is_null() {
         if (*seg).purge_count > 0 {
+            pending = true;
             if (*seg).purge_expire == 0 {
                 (*seg).purge_expire = now + delay;
             }
@@ -497,6 +501,7 @@ pub(crate) unsafe fn purge_check(tld: *mut Tld, force: bool) {
         }
         seg = (*seg).all_next;
     }
+    let mut any_cached_dirty = false;
     let mut seg = (*tld).cache;
     while !seg.is_null() {
         if !(*seg).mem_is_fresh {
@@ -505,10 +510,22 @@ pub(crate) unsafe fn purge_check(tld: *mut Tld, force: bool) {
             }
             if force || now >= (*seg).purge_expire {
                 purge_cached(seg);
+            } else {
+                any_cached_dirty = true;
             }
         }
         seg = (*seg).abandoned_next;
     }
+    // segments whose purge just ran have purge_count 0 again; recount conservatively
+    let mut still = false;
+    if pending {
+        let mut seg = (*tld).segments;
+        while !seg.is_null() {
+            still |= (*seg).purge_count > 0;
+            seg = (*seg).all_next;
+        }
+    }
+    (*tld).purge_pending = still || any_cached_dirty;
 }
 
 // ---- huge blocks ----

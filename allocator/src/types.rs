@@ -240,8 +240,8 @@ pub(crate) struct Tld {
     pub cache_count: usize,
     /// Last time (ms) pending purges were checked.
     pub last_purge_check: u64,
-    /// A reclaim of abandoned segments is worth trying.
-    pub reclaim_hint: bool,
+    /// Some page or cached segment waits to be purged (so the heartbeat reads the clock).
+    pub purge_pending: bool,
 }
 
 /// The memory a thread's default heap and its `Tld` live in.
