@@ -478,6 +478,11 @@ pub(crate) unsafe fn purge_check(tld: *mut Tld, force: bool) {
         None => return,
     };
     let now = os::now_ms();
+    // Scan at most every half delay: pending pages are stamped on the first scan after
+    // they were freed, so a page is purged between `delay` and about 1.5 * `delay` later.
+    if !force && now < (*tld).last_purge_check + (delay / 2).max(1) {
+        return;
+    }
     (*tld).last_purge_check = now;
     let mut pending = false;
     let mut seg = (*tld).segments;
