@@ -373,6 +373,19 @@ fn windows_dll_and_static_library_under_wine() {
         "the TLS callback ran:\n{static_text}"
     );
 
+    // Loaded at run time, with threads started before and after the load.
+    let loadlib_exe = dir.join("loadlib.exe");
+    let out = run(Command::new("x86_64-w64-mingw32-gcc")
+        .args(["-O2"])
+        .arg(crate_dir().join("tests/c/loadlib.c"))
+        .arg("-o")
+        .arg(&loadlib_exe));
+    assert_ok(&out, "mingw gcc loadlib.c");
+    let got = run_wine(&wine, &loadlib_exe);
+    assert_ok(&got, "loadlib.exe under wine");
+    let text = String::from_utf8_lossy(&got.stdout).replace('\r', "");
+    assert!(text.contains("OK"), "{text}");
+
     // Both compute the same result as the Linux program on glibc.
     let plain = run(&mut Command::new(cc_program("threads", &[])));
     let expected = String::from_utf8_lossy(&plain.stdout)
