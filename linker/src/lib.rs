@@ -7,6 +7,7 @@
 
 mod bytes;
 mod elf;
+pub mod ld;
 pub mod error;
 pub mod input;
 pub mod jit;

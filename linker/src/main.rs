@@ -153,11 +153,71 @@ fn write_output(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether the command line asks for the PE writer (`--target windows-x64`).
+fn wants_windows(args: &[String]) -> bool {
+    args.iter().enumerate().any(|(i, a)| {
+        let v = if a == "--target" || a == "-target" {
+            args.get(i + 1).map(String::as_str)
+        } else {
+            a.strip_prefix("--target=")
+        };
+        v.and_then(|v| v.parse::<Target>().ok()) == Some(Target::WindowsX64)
+    })
+}
+
+/// The GNU-compatible ELF linker (`meteor_linker::ld`).
+fn run_elf(args: Vec<String>) -> Result<(), String> {
+    use meteor_linker::ld::args::{Command, VERSION_LINE, parse};
+    match parse(args)? {
+        Command::Version => {
+            println!("{VERSION_LINE}");
+            Ok(())
+        }
+        Command::Help => {
+            print!("{ELF_USAGE}");
+            Ok(())
+        }
+        Command::Link(cfg) => {
+            if cfg.inputs.is_empty() {
+                return Err("no input files".into());
+            }
+            meteor_linker::ld::link_to_file(&cfg).map_err(|e| e.to_string())
+        }
+    }
+}
+
+const ELF_USAGE: &str = "\
+Usage: meteor-ld [options] files...
+
+A drop-in GNU ld for x86-64 Linux (use it from gcc with `gcc -B DIR` where DIR/ld is
+meteor-ld). Inputs: ELF objects, ar archives, shared objects, GNU ld scripts.
+
+Common options:
+  -o FILE                 output file (default a.out)
+  -e SYM, --entry SYM     entry symbol (default _start)
+  -L DIR, -l NAME         library search path and libraries (-l:FILE for an exact name)
+  -pie, -no-pie, -shared, -static
+  -dynamic-linker PATH    program interpreter
+  --as-needed, --no-as-needed, --push-state, --pop-state, --whole-archive
+  --start-group, --end-group
+  --eh-frame-hdr, --build-id[=STYLE], --hash-style=gnu|sysv|both
+  -z now|lazy|relro|norelro|noexecstack|execstack|defs
+  --gc-sections, --print-gc-sections, -Map FILE, -E/--export-dynamic, -soname NAME
+  -rpath DIR, -u SYM, -s, -S, --threads=N
+  --target windows-x64    link Meteor objects into a PE32+ executable instead
+  -v, --version           print the version (GNU ld compatible) and exit
+";
+
 fn main() -> ExitCode {
-    let result = parse(std::env::args().skip(1)).and_then(|parsed| match parsed {
-        Parsed::Link(args) => run(args),
-        Parsed::Exit => Ok(()),
-    });
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = if wants_windows(&args) {
+        parse(args).and_then(|parsed| match parsed {
+            Parsed::Link(args) => run(args),
+            Parsed::Exit => Ok(()),
+        })
+    } else {
+        run_elf(args)
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
