@@ -591,6 +591,29 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
         for (k, &gid) in sc.copies.iter().enumerate() {
             ctx.syms[gid as usize].copy = offs[k] as u32;
         }
+        // Aliases of a copied object in the same DSO (`environ`, `__environ`, `_environ`)
+        // must resolve to the copy too, or the library keeps writing its own variable.
+        for (k, &gid) in sc.copies.iter().enumerate() {
+            let Def::Dso { dso, idx } = ctx.syms[gid as usize].def else { continue };
+            let value = ctx.dsos[dso as usize].defs[idx as usize].value;
+            let aliases: Vec<&[u8]> = ctx.dsos[dso as usize]
+                .defs
+                .iter()
+                .enumerate()
+                .filter(|&(j, d)| j as u32 != idx && d.value == value && d.typ == STT_OBJECT)
+                .map(|(_, d)| d.name)
+                .collect();
+            for name in aliases {
+                if let Some(a) = ctx.lookup(name)
+                    && matches!(ctx.syms[a as usize].def, Def::Dso { dso: d, .. } if d == dso)
+                    && ctx.syms[a as usize].flags & F_COPY == 0
+                {
+                    let s = &mut ctx.syms[a as usize];
+                    s.flags |= F_COPY | F_DYNSYM;
+                    s.copy = offs[k] as u32;
+                }
+            }
+        }
     }
 
     // Regular output sections, inputs in (input position, member) order.
@@ -649,8 +672,15 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
             out.members.sort_by_key(|&(o, s)| init_priority(ctx.objs[o as usize].sections[s as usize].name));
         }
         let mut off = 0u64;
+        let eh = out.name == ".eh_frame";
         for &(o, s) in &out.members {
             let is = &mut ctx.objs[o as usize].sections[s as usize];
+            // `.eh_frame` records must be contiguous: zero padding would read as the
+            // terminator that ends a registered frame list (crtbeginT.o's
+            // `__EH_FRAME_BEGIN__`).
+            if eh {
+                is.align = is.align.min(4);
+            }
             off = align_up(off, is.align);
             is.offset = off;
             off += is.size;
