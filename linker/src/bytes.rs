@@ -47,12 +47,6 @@ impl Buf {
         self
     }
 
-    /// Zero-pads to a multiple of `align`.
-    pub fn align(&mut self, align: u64) -> &mut Self {
-        let len = crate::layout::align_up(self.len(), align);
-        self.pad_to(len)
-    }
-
     /// Writes `bytes` at `offset`, growing the buffer if needed.
     pub fn put_at(&mut self, offset: u64, bytes: &[u8]) {
         let end = offset as usize + bytes.len();
@@ -60,26 +54,5 @@ impl Buf {
             self.data.resize(end, 0);
         }
         self.data[offset as usize..end].copy_from_slice(bytes);
-    }
-}
-
-/// A string table: NUL-terminated names, offset 0 is the empty name.
-pub(crate) struct StrTab {
-    pub data: Vec<u8>,
-}
-
-impl StrTab {
-    pub fn new() -> Self {
-        StrTab { data: vec![0] }
-    }
-
-    pub fn add(&mut self, s: &str) -> u32 {
-        if s.is_empty() {
-            return 0;
-        }
-        let off = self.data.len() as u32;
-        self.data.extend_from_slice(s.as_bytes());
-        self.data.push(0);
-        off
     }
 }

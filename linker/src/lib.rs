@@ -6,7 +6,6 @@
 //! ELF64 executable), `pe` (PE32+ executable) and [`jit`] (in-process image).
 
 mod bytes;
-mod elf;
 pub mod ld;
 pub mod error;
 pub mod input;
@@ -65,11 +64,64 @@ impl Default for LinkOptions {
     }
 }
 
-/// Links `modules` into the bytes of an executable: a static ELF64 executable for
-/// linux-x64, a PE32+ console executable for windows-x64.
+/// Links `modules` into the bytes of an executable: an ELF64 executable for linux-x64
+/// (static, or dynamic when a module imports from a shared library such as `"c"`), a
+/// PE32+ console executable for windows-x64.
+///
+/// On linux-x64 the modules go through `meteor-ld`'s ELF linker ([`ld`]), the same code
+/// that links gcc's objects: each module is written as an ELF `.o` and imports become
+/// `-l<library>` searched in the system library directories.
 pub fn link(modules: Vec<ObjectModule>, options: &LinkOptions) -> Result<Vec<u8>, LinkError> {
     match options.target {
-        Target::LinuxX64 => elf::write(&modules, options),
+        Target::LinuxX64 => link_elf(&modules, options),
         Target::WindowsX64 => pe::write(&modules, options),
     }
+}
+
+/// System library directories searched for a module's imports on linux-x64.
+pub const SYSTEM_LIBRARY_DIRS: &[&str] = &[
+    "/usr/local/lib/x86_64-linux-gnu",
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/local/lib",
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
+];
+
+fn link_elf(modules: &[ObjectModule], options: &LinkOptions) -> Result<Vec<u8>, LinkError> {
+    input::validate_all(modules)?;
+    let mut cfg = ld::Config {
+        entry: Some(options.entry_symbol().to_string()),
+        ..ld::Config::default()
+    };
+    let mut libs: Vec<String> = Vec::new();
+    for m in modules {
+        let (bytes, l) = ld::emit_object::emit(m);
+        cfg.inputs.push(ld::args::InputArg::Bytes(m.name.clone(), bytes));
+        for lib in l {
+            if !libs.contains(&lib) {
+                libs.push(lib);
+            }
+        }
+    }
+    if libs.is_empty() {
+        cfg.static_ = true;
+    } else {
+        cfg.search_paths = SYSTEM_LIBRARY_DIRS.iter().map(std::path::PathBuf::from).collect();
+        let state = ld::args::PosState {
+            as_needed: true,
+            ..Default::default()
+        };
+        for lib in libs {
+            let name = if lib.contains(".so") || lib.ends_with(".a") {
+                format!(":{lib}")
+            } else {
+                lib
+            };
+            cfg.inputs.push(ld::args::InputArg::Lib(name, state));
+        }
+    }
+    ld::link(&cfg)
 }

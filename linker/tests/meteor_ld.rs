@@ -43,9 +43,12 @@ fn unknown_option_is_named() {
         "{}",
         stderr(&out)
     );
-    let out = ld(&["-export-dynamic", "x.o"]);
+    let out = ld(&["--export-dynamic-frob", "x.o"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("-export-dynamic"));
+    assert!(stderr(&out).contains("--export-dynamic-frob"));
+    let out = ld(&["-z", "frob", "x.o"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("-z frob"), "{}", stderr(&out));
 }
 
 #[test]
@@ -62,8 +65,9 @@ fn missing_inputs_and_bad_target() {
 }
 
 #[test]
-fn archives_and_coff_are_not_supported_yet() {
+fn bad_inputs_are_named() {
     let dir = work_dir("formats");
+    // An empty archive is valid but defines nothing: the entry is missing.
     let ar = dir.join("libx.a");
     std::fs::write(&ar, b"!<arch>\n").unwrap();
     let out = ld(&[
@@ -72,23 +76,24 @@ fn archives_and_coff_are_not_supported_yet() {
         dir.join("out").to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("libx.a: archives (.a/.lib) are not supported yet"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("entry symbol `_start`"), "{}", stderr(&out));
+    // A truncated archive member.
+    std::fs::write(&ar, b"!<arch>\nx.o/            0           0     0     644     999       `\nabc").unwrap();
+    let out = ld(&[ar.to_str().unwrap(), "-o", dir.join("out").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("libx.a"), "{}", stderr(&out));
     let obj = dir.join("x.obj");
     let mut coff = vec![0x64, 0x86];
     coff.resize(64, 0);
     std::fs::write(&obj, coff).unwrap();
     let out = ld(&[obj.to_str().unwrap()]);
     assert!(
-        stderr(&out).contains("COFF objects (.obj) are not supported yet"),
+        stderr(&out).contains("x.obj: unknown file type"),
         "{}",
         stderr(&out)
     );
-    let out = ld(&["-lc", obj.to_str().unwrap()]);
-    assert!(stderr(&out).contains("not supported yet"));
+    let out = ld(&["-lnosuchlibrary_meteor", obj.to_str().unwrap()]);
+    assert!(stderr(&out).contains("cannot find -lnosuchlibrary_meteor"), "{}", stderr(&out));
 }
 
 /// Objects built by gcc, linked and run (Linux x86-64 only).

@@ -784,8 +784,11 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
     if sc.got_slots > 0 {
         add(&mut lay, Synth::Got, ".got", SHT_PROGBITS, a | SHF_WRITE, 8, 8 * sc.got_slots as u64, 8);
     }
-    let n = 8 * (3 + lay.n_relaplt as u64);
-    add(&mut lay, Synth::GotPlt, ".got.plt", SHT_PROGBITS, a | SHF_WRITE, 8, n, 8);
+    let got_sym = ctx.lookup(b"_GLOBAL_OFFSET_TABLE_").is_some_and(|g| ctx.syms[g as usize].def == Def::Linker);
+    if ctx.dynamic || lay.n_relaplt > 0 || sc.got_base_used || got_sym {
+        let n = 8 * (3 + lay.n_relaplt as u64);
+        add(&mut lay, Synth::GotPlt, ".got.plt", SHT_PROGBITS, a | SHF_WRITE, 8, n, 8);
+    }
     let eh_fdes = super::eh_frame::count_fdes(ctx);
     lay.eh_fdes = eh_fdes;
     if cfg.eh_frame_hdr && by_name.contains_key(&(b".eh_frame".to_vec(), false)) {

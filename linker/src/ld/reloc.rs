@@ -86,6 +86,8 @@ pub struct Scan {
     pub section_dynrels: usize,
     pub textrel: bool,
     pub static_tls: bool,
+    /// Some relocation is relative to `_GLOBAL_OFFSET_TABLE_` (GOTPC*, GOTOFF64, GOT32/64).
+    pub got_base_used: bool,
 }
 
 impl Scan {
@@ -411,6 +413,9 @@ pub fn scan(ctx: &mut Ctx) -> Result<Scan, LinkError> {
                     },
                     R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX
                     | R_X86_64_GOT32 | R_X86_64_GOTPCREL64 | R_X86_64_GOT64 => {
+                        if matches!(r.rtype, R_X86_64_GOT32 | R_X86_64_GOT64) {
+                            sc.got_base_used = true;
+                        }
                         if gotpcrelx_relax(r.rtype, data, r.offset, class).is_none() {
                             if class == Class::Dynamic {
                                 set(ctx, F_DYNSYM);
@@ -421,7 +426,7 @@ pub fn scan(ctx: &mut Ctx) -> Result<Scan, LinkError> {
                             sc.got_entry(t, GotKind::Addr);
                         }
                     }
-                    R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 => {}
+                    R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 => sc.got_base_used = true,
                     R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => {
                         if !exe {
                             errors.push(reloc_error(ctx, obj, sec, &r, t, "local-exec TLS cannot be used in a shared object; recompile with -fPIC"));
