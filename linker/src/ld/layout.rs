@@ -822,6 +822,20 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
         })
         .collect();
     order.sort_by_key(|&i| lay.secs[i as usize].rank);
+    // The TLS image starts aligned to its largest alignment (the thread pointer offsets
+    // assume it, and so does the C library when it copies the image).
+    let tls_align = order
+        .iter()
+        .map(|&i| &lay.secs[i as usize])
+        .filter(|s| s.flags & SHF_TLS != 0)
+        .map(|s| s.align)
+        .max();
+    if let (Some(a), Some(&first)) = (
+        tls_align,
+        order.iter().find(|&&i| lay.secs[i as usize].flags & SHF_TLS != 0),
+    ) {
+        lay.secs[first as usize].align = a;
+    }
     lay.order = order;
 
     assign_addresses(ctx, sc, &mut lay)?;
