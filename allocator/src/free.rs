@@ -83,6 +83,16 @@ unsafe fn free_generic_mt(seg: *mut Segment, p: *mut u8) {
         segment::huge_free(seg);
         return;
     }
+    if (*seg).thread_id.load(Ordering::Relaxed) == 0
+        && crate::options::get(crate::options::Opt::ReclaimOnFree) != 0
+    {
+        // A block of an exited thread: adopt its segment and free locally.
+        let heap = os::tls_heap();
+        if !heap.is_null() && segment::reclaim_on_free(heap, seg) {
+            free(p);
+            return;
+        }
+    }
     let page = page_of(seg, p);
     let block = if (*page).flags & FLAG_HAS_ALIGNED != 0 {
         block_start(page, p) as *mut Block

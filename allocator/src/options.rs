@@ -7,6 +7,7 @@
 //! | `METEOR_ALLOC_EAGER_PURGE` | 0 | return unused pages at once (same as `PURGE_DELAY=0`) |
 //! | `METEOR_ALLOC_SEGMENT_CACHE` | 4 | empty segments each thread keeps for reuse |
 //! | `METEOR_ALLOC_VERBOSE` | 0 | report OS failures on stderr |
+//! | `METEOR_ALLOC_RECLAIM_ON_FREE` | 1 | a thread freeing a block of an exited thread adopts that thread's segment |
 
 use core::sync::atomic::{AtomicI64, Ordering};
 
@@ -18,9 +19,10 @@ pub enum Opt {
     EagerPurge = 2,
     SegmentCache = 3,
     Verbose = 4,
+    ReclaimOnFree = 5,
 }
 
-const COUNT: usize = 5;
+const COUNT: usize = 6;
 
 const NAMES: [&[u8]; COUNT] = [
     b"METEOR_ALLOC_STATS",
@@ -28,9 +30,10 @@ const NAMES: [&[u8]; COUNT] = [
     b"METEOR_ALLOC_EAGER_PURGE",
     b"METEOR_ALLOC_SEGMENT_CACHE",
     b"METEOR_ALLOC_VERBOSE",
+    b"METEOR_ALLOC_RECLAIM_ON_FREE",
 ];
 
-const DEFAULTS: [i64; COUNT] = [0, 10, 0, 4, 0];
+const DEFAULTS: [i64; COUNT] = [0, 10, 0, 4, 0, 1];
 
 #[allow(clippy::declare_interior_mutable_const)]
 const INIT: AtomicI64 = AtomicI64::new(i64::MIN);
@@ -74,6 +77,7 @@ pub(crate) fn from_index(i: i32) -> Option<Opt> {
         2 => Opt::EagerPurge,
         3 => Opt::SegmentCache,
         4 => Opt::Verbose,
+        5 => Opt::ReclaimOnFree,
         _ => return None,
     })
 }

@@ -643,11 +643,52 @@ pub(crate) unsafe fn abandon_all(tld: *mut Tld) {
         stats::ABANDONED.increase(1);
         abandoned_lock();
         (*seg).thread_id.store(0, Ordering::Release);
-        (*seg).abandoned_next = *ABANDONED.head.get();
+        let head = *ABANDONED.head.get();
+        (*seg).prev = ptr::null_mut();
+        (*seg).next = head;
+        if !head.is_null() {
+            (*head).prev = seg;
+        }
         *ABANDONED.head.get() = seg;
+        (*seg).abandoned = true;
         ABANDONED.count.fetch_add(1, Ordering::Relaxed);
         abandoned_unlock();
     }
+}
+
+/// Unlinks `seg` from the abandoned list. Caller holds the lock; `seg` is in the list.
+unsafe fn abandoned_unlink(seg: *mut Segment) {
+    if (*seg).prev.is_null() {
+        *ABANDONED.head.get() = (*seg).next;
+    } else {
+        (*(*seg).prev).next = (*seg).next;
+    }
+    if !(*seg).next.is_null() {
+        (*(*seg).next).prev = (*seg).prev;
+    }
+    (*seg).next = ptr::null_mut();
+    (*seg).prev = ptr::null_mut();
+    (*seg).abandoned = false;
+    ABANDONED.count.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Reclaims the abandoned segment holding a block being freed (reclaim on free), so that
+/// a thread that inherits blocks from an exited thread frees and reuses them locally.
+/// Returns false when another thread got there first.
+///
+/// # Safety
+/// `heap` is the calling thread's heap; `seg` holds a live block (so it stays mapped).
+pub(crate) unsafe fn reclaim_on_free(heap: *mut Heap, seg: *mut Segment) -> bool {
+    abandoned_lock();
+    let mine = (*seg).abandoned;
+    if mine {
+        abandoned_unlink(seg);
+    }
+    abandoned_unlock();
+    if !mine {
+        return false;
+    }
+    adopt(heap, seg).is_some()
 }
 
 /// Takes one abandoned segment and adopts its pages into `heap`. Returns the segment if
@@ -656,17 +697,20 @@ unsafe fn reclaim_one(heap: *mut Heap) -> Option<*mut Segment> {
     abandoned_lock();
     let seg = *ABANDONED.head.get();
     if !seg.is_null() {
-        *ABANDONED.head.get() = (*seg).abandoned_next;
-        ABANDONED.count.fetch_sub(1, Ordering::Relaxed);
+        abandoned_unlink(seg);
     }
     abandoned_unlock();
     if seg.is_null() {
         return None;
     }
+    adopt(heap, seg)
+}
+
+/// Makes an abandoned segment (already unlinked) the calling thread's.
+unsafe fn adopt(heap: *mut Heap, seg: *mut Segment) -> Option<*mut Segment> {
     let tld = (*heap).tld;
     stats::ABANDONED.decrease(1);
     stats::RECLAIMED.fetch_add(1, Ordering::Relaxed);
-    (*seg).abandoned_next = ptr::null_mut();
     (*seg).thread_id.store((*tld).thread_id, Ordering::Release);
     all_push(tld, seg);
     // Pages: adopt the ones still in use, free the ones that emptied meanwhile.

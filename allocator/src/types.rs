@@ -127,6 +127,8 @@ pub(crate) struct Segment {
     /// The memory was committed as a whole on allocation (always true on Linux).
     pub mem_is_fresh: bool,
     pub in_free_queue: bool,
+    /// In the global abandoned list (linked through `next`/`prev` while abandoned).
+    pub abandoned: bool,
     /// Link in the owning thread's queue of segments that have free pages.
     pub next: *mut Segment,
     pub prev: *mut Segment,

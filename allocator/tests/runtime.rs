@@ -78,7 +78,8 @@ fn linux_static() -> &'static Path {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
 }
 
 fn assert_ok(out: &Output, what: &str) {
@@ -395,4 +396,73 @@ fn windows_dll_and_static_library_under_wine() {
         .to_string();
     assert_eq!(dll_text.lines().next().unwrap(), expected);
     assert_eq!(static_text.lines().next().unwrap(), expected);
+}
+
+/// The crate's own test suites (unit tests, GlobalAlloc process, stress) built for
+/// x86_64-pc-windows-gnu and run under Wine: the Windows OS layer (VirtualAlloc, TLS slot,
+/// TLS-callback thread exit) under the same tests as Linux. Rust's std imports
+/// `ProcessPrng` from bcryptprimitives.dll, which this Wine lacks: a small MinGW DLL
+/// forwarding it to `RtlGenRandom` sits beside the executables.
+#[test]
+fn windows_test_suites_under_wine() {
+    let Some(wine) = windows_tools() else {
+        eprintln!(
+            "skipped: needs wine, x86_64-w64-mingw32-gcc and the x86_64-pc-windows-gnu Rust target"
+        );
+        return;
+    };
+    let build_dir = work_dir().join("build-windows-tests");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = run(Command::new(cargo)
+        .current_dir(crate_dir())
+        .env("CARGO_TARGET_DIR", &build_dir)
+        .args([
+            "test",
+            "-p",
+            "meteor-alloc",
+            "--target",
+            "x86_64-pc-windows-gnu",
+            "--no-run",
+            "--message-format=json",
+        ]));
+    assert_ok(&out, "building the test suites for windows");
+    let json = String::from_utf8_lossy(&out.stdout);
+    let exes: Vec<PathBuf> = json
+        .split("\"executable\":\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(PathBuf::from)
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            !name.starts_with("runtime-") && name.ends_with(".exe")
+        })
+        .collect();
+    assert!(
+        exes.len() >= 3,
+        "unit, global_alloc and stress executables: {exes:?}"
+    );
+    let dir = exes[0].parent().unwrap().to_path_buf();
+    let prng_src = work_dir().join("prng.c");
+    std::fs::write(
+        &prng_src,
+        "#include <windows.h>\nBOOLEAN WINAPI SystemFunction036(PVOID buf, ULONG len);\n\
+         __declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) { return SystemFunction036(data, (ULONG)len); }\n",
+    )
+    .unwrap();
+    let out = run(Command::new("x86_64-w64-mingw32-gcc")
+        .args(["-shared", "-O2", "-o"])
+        .arg(dir.join("bcryptprimitives.dll"))
+        .arg(&prng_src)
+        .arg("-ladvapi32"));
+    assert_ok(&out, "building bcryptprimitives.dll");
+    for exe in exes {
+        let got = run_wine(&wine, &exe);
+        let text = String::from_utf8_lossy(&got.stdout).replace('\r', "");
+        assert!(
+            got.status.success() && text.contains("test result: ok"),
+            "{} under wine:\n{text}\n{}",
+            exe.display(),
+            String::from_utf8_lossy(&got.stderr)
+        );
+    }
 }
