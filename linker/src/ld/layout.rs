@@ -1152,7 +1152,7 @@ pub fn def_addr(ctx: &Ctx, lay: &Lay, obj: u32, sym: u32) -> u64 {
         return 0;
     }
     let base = lay.secs[sec.out as usize].addr + sec.offset;
-    base + super::eh_frame::map_offset(sec, s.value)
+    base.wrapping_add(super::eh_frame::map_offset(sec, s.value))
 }
 
 impl<'a> Ctx<'a> {

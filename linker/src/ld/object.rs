@@ -209,7 +209,7 @@ pub fn parse<'a>(name: String, data: &'a [u8]) -> Result<ObjFile<'a>, String> {
                     }
                     let width = reloc_width(rtype).ok_or_else(|| {
                         format!(
-                            "relocation in {} at {offset:#x}: unsupported {}",
+                            "relocation in {} at {offset:#x}: {} is not supported",
                             show(tname),
                             reloc_name(rtype)
                         )

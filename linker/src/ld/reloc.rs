@@ -568,18 +568,18 @@ pub fn apply_section(
         let t = ctx.target(obj, r.sym);
         let off = r.offset as usize;
         let p = addr + r.offset;
-        let a = r.addend;
+        let a = r.addend as i128;
         if !alloc {
             // Debug sections: plain values; references to dropped code become 0.
             let live = ctx.target_live(t);
             let v = match r.rtype {
                 R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => {
-                    (ctx.sym_addr(lay, t) as i64 + a - lay.tls_start as i64) as u64
+                    (ctx.sym_addr(lay, t) as i128 + a - lay.tls_start as i128) as u64
                 }
-                R_X86_64_PC32 | R_X86_64_PC64 => (ctx.sym_addr(lay, t) as i64 + a - p as i64) as u64,
-                R_X86_64_SIZE32 | R_X86_64_SIZE64 => (ctx.sym_size(t) as i64 + a) as u64,
+                R_X86_64_PC32 | R_X86_64_PC64 => (ctx.sym_addr(lay, t) as i128 + a - p as i128) as u64,
+                R_X86_64_SIZE32 | R_X86_64_SIZE64 => (ctx.sym_size(t) as i128 + a) as u64,
                 _ if !live => 0,
-                _ => (ctx.sym_addr(lay, t) as i64).wrapping_add(a) as u64,
+                _ => (ctx.sym_addr(lay, t) as i128 + a) as u64,
             };
             let w = super::object::reloc_width(r.rtype).unwrap_or(0) as usize;
             write_n(buf, off, w, v);
@@ -596,12 +596,12 @@ pub fn apply_section(
                         offset: p,
                         rtype: R_X86_64_64,
                         sym: gid(t),
-                        addend: a,
+                        addend: a as i64,
                     });
                     put64(buf, off, 0);
                 }
                 Class::Local | Class::Ifunc if pic => {
-                    let v = (sv as i64).wrapping_add(a) as u64;
+                    let v = (sv as i128 + a) as u64;
                     dynrels.push(DynRel {
                         offset: p,
                         rtype: R_X86_64_RELATIVE,
@@ -610,85 +610,85 @@ pub fn apply_section(
                     });
                     put64(buf, off, v);
                 }
-                _ => put64(buf, off, (sv as i64).wrapping_add(a) as u64),
+                _ => put64(buf, off, (sv as i128 + a) as u64),
             },
             R_X86_64_PC32 | R_X86_64_PLT32 => {
-                let v = sv as i64 + a - p as i64;
+                let v = sv as i128 + a - p as i128;
                 put_i32(buf, off, v).map_err(|_| err("value out of range"))?;
             }
-            R_X86_64_PC64 => put64(buf, off, (sv as i64 + a - p as i64) as u64),
-            R_X86_64_PC16 => put_i16(buf, off, sv as i64 + a - p as i64).map_err(|_| err("value out of range"))?,
-            R_X86_64_PC8 => put_i8(buf, off, sv as i64 + a - p as i64).map_err(|_| err("value out of range"))?,
+            R_X86_64_PC64 => put64(buf, off, (sv as i128 + a - p as i128) as u64),
+            R_X86_64_PC16 => put_i16(buf, off, sv as i128 + a - p as i128).map_err(|_| err("value out of range"))?,
+            R_X86_64_PC8 => put_i8(buf, off, sv as i128 + a - p as i128).map_err(|_| err("value out of range"))?,
             R_X86_64_32 => {
-                let v = sv as i64 + a;
-                if !(0..=u32::MAX as i64).contains(&v) {
+                let v = sv as i128 + a;
+                if !(0..=u32::MAX as i128).contains(&v) {
                     return Err(err("value does not fit in 32 bits (zero-extended)"));
                 }
                 put32(buf, off, v as u32);
             }
-            R_X86_64_32S => put_i32(buf, off, sv as i64 + a).map_err(|_| err("value does not fit in 32 bits (sign-extended)"))?,
+            R_X86_64_32S => put_i32(buf, off, sv as i128 + a).map_err(|_| err("value does not fit in 32 bits (sign-extended)"))?,
             R_X86_64_16 => {
-                let v = sv as i64 + a;
+                let v = sv as i128 + a;
                 if !(-32768..=65535).contains(&v) {
                     return Err(err("value does not fit in 16 bits"));
                 }
                 buf[off..off + 2].copy_from_slice(&(v as u16).to_le_bytes());
             }
             R_X86_64_8 => {
-                let v = sv as i64 + a;
+                let v = sv as i128 + a;
                 if !(-128..=255).contains(&v) {
                     return Err(err("value does not fit in 8 bits"));
                 }
                 buf[off] = v as u8;
             }
-            R_X86_64_SIZE32 => put_i32(buf, off, ctx.sym_size(t) as i64 + a).map_err(|_| err("size out of range"))?,
-            R_X86_64_SIZE64 => put64(buf, off, (ctx.sym_size(t) as i64 + a) as u64),
+            R_X86_64_SIZE32 => put_i32(buf, off, ctx.sym_size(t) as i128 + a).map_err(|_| err("size out of range"))?,
+            R_X86_64_SIZE64 => put64(buf, off, (ctx.sym_size(t) as i128 + a) as u64),
             R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
                 match gotpcrelx_relax(r.rtype, data, r.offset, class) {
                     Some(GotRelax::Lea) => {
                         buf[off - 2] = 0x8d;
-                        put_i32(buf, off, sv as i64 + a - p as i64).map_err(|_| err("value out of range"))?;
+                        put_i32(buf, off, sv as i128 + a - p as i128).map_err(|_| err("value out of range"))?;
                     }
                     Some(GotRelax::Call) => {
                         buf[off - 2] = 0x67;
                         buf[off - 1] = 0xe8;
-                        put_i32(buf, off, sv as i64 + a - p as i64).map_err(|_| err("value out of range"))?;
+                        put_i32(buf, off, sv as i128 + a - p as i128).map_err(|_| err("value out of range"))?;
                     }
                     Some(GotRelax::Jmp) => {
                         buf[off - 2] = 0xe9;
-                        put_i32_at(buf, off - 1, sv as i64 + a - (p as i64 - 1)).map_err(|_| err("value out of range"))?;
+                        put_i32_at(buf, off - 1, sv as i128 + a - (p as i128 - 1)).map_err(|_| err("value out of range"))?;
                         buf[off + 3] = 0x90;
                     }
                     None => {
                         let g = lay.got_slot_addr(sc, t, GotKind::Addr).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                        put_i32(buf, off, g as i64 + a - p as i64).map_err(|_| err("value out of range"))?;
+                        put_i32(buf, off, g as i128 + a - p as i128).map_err(|_| err("value out of range"))?;
                     }
                 }
             }
             R_X86_64_GOT32 => {
                 let g = lay.got_slot_addr(sc, t, GotKind::Addr).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                put_i32(buf, off, g as i64 + a - lay.got_base as i64).map_err(|_| err("value out of range"))?;
+                put_i32(buf, off, g as i128 + a - lay.got_base as i128).map_err(|_| err("value out of range"))?;
             }
             R_X86_64_GOT64 => {
                 let g = lay.got_slot_addr(sc, t, GotKind::Addr).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                put64(buf, off, (g as i64 + a - lay.got_base as i64) as u64);
+                put64(buf, off, (g as i128 + a - lay.got_base as i128) as u64);
             }
             R_X86_64_GOTPCREL64 => {
                 let g = lay.got_slot_addr(sc, t, GotKind::Addr).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                put64(buf, off, (g as i64 + a - p as i64) as u64);
+                put64(buf, off, (g as i128 + a - p as i128) as u64);
             }
-            R_X86_64_GOTPC32 => put_i32(buf, off, lay.got_base as i64 + a - p as i64).map_err(|_| err("value out of range"))?,
-            R_X86_64_GOTPC64 => put64(buf, off, (lay.got_base as i64 + a - p as i64) as u64),
-            R_X86_64_GOTOFF64 => put64(buf, off, (sv as i64 + a - lay.got_base as i64) as u64),
-            R_X86_64_TPOFF32 => put_i32(buf, off, sv as i64 + a - lay.tp as i64).map_err(|_| err("TLS offset out of range"))?,
-            R_X86_64_TPOFF64 => put64(buf, off, (sv as i64 + a - lay.tp as i64) as u64),
+            R_X86_64_GOTPC32 => put_i32(buf, off, lay.got_base as i128 + a - p as i128).map_err(|_| err("value out of range"))?,
+            R_X86_64_GOTPC64 => put64(buf, off, (lay.got_base as i128 + a - p as i128) as u64),
+            R_X86_64_GOTOFF64 => put64(buf, off, (sv as i128 + a - lay.got_base as i128) as u64),
+            R_X86_64_TPOFF32 => put_i32(buf, off, sv as i128 + a - lay.tp as i128).map_err(|_| err("TLS offset out of range"))?,
+            R_X86_64_TPOFF64 => put64(buf, off, (sv as i128 + a - lay.tp as i128) as u64),
             R_X86_64_DTPOFF32 => {
                 let base = if exe { lay.tp } else { lay.tls_start };
-                put_i32(buf, off, sv as i64 + a - base as i64).map_err(|_| err("TLS offset out of range"))?;
+                put_i32(buf, off, sv as i128 + a - base as i128).map_err(|_| err("TLS offset out of range"))?;
             }
             R_X86_64_DTPOFF64 => {
                 let base = if exe { lay.tp } else { lay.tls_start };
-                put64(buf, off, (sv as i64 + a - base as i64) as u64);
+                put64(buf, off, (sv as i128 + a - base as i128) as u64);
             }
             R_X86_64_DTPMOD64 => put64(buf, off, 1),
             R_X86_64_GOTTPOFF => {
@@ -699,10 +699,10 @@ pub fn apply_section(
                     buf[off - 3] = if rex == 0x4c { 0x49 } else { 0x48 };
                     buf[off - 2] = if op == 0x8b { 0xc7 } else { 0x81 };
                     buf[off - 1] = 0xc0 | reg;
-                    put_i32(buf, off, sv as i64 + a + 4 - lay.tp as i64).map_err(|_| err("TLS offset out of range"))?;
+                    put_i32(buf, off, sv as i128 + a + 4 - lay.tp as i128).map_err(|_| err("TLS offset out of range"))?;
                 } else {
                     let g = lay.got_slot_addr(sc, t, GotKind::TpOff).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                    put_i32(buf, off, g as i64 + a - p as i64).map_err(|_| err("value out of range"))?;
+                    put_i32(buf, off, g as i128 + a - p as i128).map_err(|_| err("value out of range"))?;
                 }
             }
             R_X86_64_TLSGD => {
@@ -712,16 +712,16 @@ pub fn apply_section(
                         // GD → IE: mov %fs:0,%rax; add foo@gottpoff(%rip),%rax
                         let g = lay.got_slot_addr(sc, t, GotKind::TpOff).ok_or_else(|| err("internal error: missing GOT slot"))?;
                         buf[start..start + 12].copy_from_slice(&[0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x03, 0x05]);
-                        put_i32(buf, start + 12, g as i64 - (p as i64 + 12)).map_err(|_| err("value out of range"))?;
+                        put_i32(buf, start + 12, g as i128 - (p as i128 + 12)).map_err(|_| err("value out of range"))?;
                     } else {
                         // GD → LE: mov %fs:0,%rax; lea foo@tpoff(%rax),%rax
                         buf[start..start + 12].copy_from_slice(&[0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x8d, 0x80]);
-                        put_i32(buf, start + 12, sv as i64 + a + 4 - lay.tp as i64).map_err(|_| err("TLS offset out of range"))?;
+                        put_i32(buf, start + 12, sv as i128 + a + 4 - lay.tp as i128).map_err(|_| err("TLS offset out of range"))?;
                     }
                     k += 1;
                 } else {
                     let g = lay.got_slot_addr(sc, t, GotKind::TlsGd).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                    put_i32(buf, off, g as i64 + a - p as i64).map_err(|_| err("value out of range"))?;
+                    put_i32(buf, off, g as i128 + a - p as i128).map_err(|_| err("value out of range"))?;
                 }
             }
             R_X86_64_TLSLD => {
@@ -736,7 +736,7 @@ pub fn apply_section(
                     k += 1;
                 } else {
                     let g = lay.got_slot_addr(sc, Target::None, GotKind::TlsLd).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                    put_i32(buf, off, g as i64 + a - p as i64).map_err(|_| err("value out of range"))?;
+                    put_i32(buf, off, g as i128 + a - p as i128).map_err(|_| err("value out of range"))?;
                 }
             }
             _ => return Err(err("unsupported relocation type")),
@@ -766,23 +766,23 @@ fn put32(buf: &mut [u8], off: usize, v: u32) {
     buf[off..off + 4].copy_from_slice(&v.to_le_bytes());
 }
 
-fn put_i32(buf: &mut [u8], off: usize, v: i64) -> Result<(), ()> {
+fn put_i32(buf: &mut [u8], off: usize, v: i128) -> Result<(), ()> {
     let x = i32::try_from(v).map_err(|_| ())?;
     buf[off..off + 4].copy_from_slice(&x.to_le_bytes());
     Ok(())
 }
 
-fn put_i32_at(buf: &mut [u8], off: usize, v: i64) -> Result<(), ()> {
+fn put_i32_at(buf: &mut [u8], off: usize, v: i128) -> Result<(), ()> {
     put_i32(buf, off, v)
 }
 
-fn put_i16(buf: &mut [u8], off: usize, v: i64) -> Result<(), ()> {
+fn put_i16(buf: &mut [u8], off: usize, v: i128) -> Result<(), ()> {
     let x = i16::try_from(v).map_err(|_| ())?;
     buf[off..off + 2].copy_from_slice(&x.to_le_bytes());
     Ok(())
 }
 
-fn put_i8(buf: &mut [u8], off: usize, v: i64) -> Result<(), ()> {
+fn put_i8(buf: &mut [u8], off: usize, v: i128) -> Result<(), ()> {
     let x = i8::try_from(v).map_err(|_| ())?;
     buf[off] = x as u8;
     Ok(())

@@ -21,7 +21,9 @@ pub struct Script {
 pub fn looks_like_script(data: &[u8]) -> bool {
     !data.is_empty()
         && data.len() < 1 << 20
-        && std::str::from_utf8(data).is_ok()
+        && data
+            .iter()
+            .all(|&c| (0x20..0x7f).contains(&c) || matches!(c, b'\t' | b'\n' | b'\r' | 0x0c))
         && !data.starts_with(b"\x7fELF")
         && !data.starts_with(b"!<arch>")
 }

@@ -170,7 +170,7 @@ pub fn write(ctx: &mut Ctx, sc: &Scan, lay: &Lay) -> Result<Vec<u8>, LinkError> 
                 },
                 GotKind::TpOff => match class {
                     Class::Dynamic => dynrels.push(DynRel { offset: slot_addr, rtype: R_X86_64_TPOFF64, sym: gid, addend: 0 }),
-                    _ if cfg.shared => dynrels.push(DynRel { offset: slot_addr, rtype: R_X86_64_TPOFF64, sym: NONE, addend: (sv - lay.tls_start) as i64 }),
+                    _ if cfg.shared => dynrels.push(DynRel { offset: slot_addr, rtype: R_X86_64_TPOFF64, sym: NONE, addend: sv.wrapping_sub(lay.tls_start) as i64 }),
                     _ => w.u64(so, sv.wrapping_sub(lay.tp)),
                 },
                 GotKind::TlsGd => match class {
@@ -427,7 +427,7 @@ fn dynsym_fields(ctx: &Ctx, lay: &Lay, g: u32) -> (u8, u16, u64, u64) {
                 let shndx = if sec.out == NO_OUT { 0 } else { lay.secs[sec.out as usize].shndx as u16 };
                 let mut v = layout::def_addr(ctx, lay, obj, sym);
                 if typ == STT_TLS {
-                    v -= lay.tls_start;
+                    v = v.wrapping_sub(lay.tls_start);
                 }
                 (shndx, v)
             };
@@ -542,7 +542,7 @@ fn write_eh_frame_hdr(ctx: &Ctx, lay: &Lay, w: &mut W, off: u64, addr: u64) -> R
             let k = is.relocs.partition_point(|x| x.offset < r.start + 8);
             let Some(rel) = is.relocs.get(k).filter(|x| x.offset == r.start + 8) else { continue };
             let t = ctx.target(o, rel.sym);
-            let pc = (ctx.sym_addr(lay, t) as i64 + rel.addend) as u64;
+            let pc = ctx.sym_addr(lay, t).wrapping_add(rel.addend as u64);
             table.push((pc, eh.addr + is.offset + r.start));
         }
     }
