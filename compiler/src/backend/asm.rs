@@ -1,11 +1,12 @@
 //! The x86-64 instruction encoder: legacy prefixes, REX, opcode, ModRM, SIB, displacement
 //! and immediate bytes for the instruction forms the back end emits.
 //!
-//! Registers are hardware numbers 0..16 (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15).
+//! Registers are hardware numbers 0..16 (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15);
+//! SSE instructions take xmm registers as 16..32 (or 0..16: only the low four bits count).
 //! Operand sizes are 1, 2, 4 or 8 bytes. Byte registers 4..7 are spl/bpl/sil/dil (an empty
 //! REX prefix is added), never ah/ch/dh/bh.
 
-use super::lir::{AluOp, Cond, ShiftOp, UnaryOp};
+use super::lir::{AluOp, Cond, FOp, ShiftOp, UnaryOp};
 use crate::ir::SymbolRef;
 use meteor_linker::RelocKind;
 
@@ -13,14 +14,25 @@ use meteor_linker::RelocKind;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RelocTarget {
     Symbol(SymbolRef),
+    /// The start of the module's constant pool (`Asm::pool`).
+    Pool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AsmReloc {
     /// Offset of the patched field in `Asm::buf`.
     pub offset: u32,
-    pub target: SymbolRef,
+    pub target: RelocTarget,
     pub kind: RelocKind,
+    pub addend: i64,
+}
+
+/// A relocation inside the constant pool (jump table entries): `PcRel32` at `offset` to
+/// function `func` + `addend`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolReloc {
+    pub offset: u32,
+    pub func: crate::ir::FuncId,
     pub addend: i64,
 }
 
@@ -40,12 +52,30 @@ pub enum Rm {
         disp: i32,
         got: bool,
     },
+    /// `[rip + pool + disp]`: a `PcRel32` relocation to the constant pool.
+    Pool {
+        disp: i32,
+    },
+}
+
+/// Legacy prefix of an SSE instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pfx {
+    None,
+    P66,
+    F2,
+    F3,
 }
 
 #[derive(Default)]
 pub struct Asm {
     pub buf: Vec<u8>,
     pub relocs: Vec<AsmReloc>,
+    /// Read-only constants (float constants, sign masks, jump tables), placed in `.rodata`
+    /// by the encode pass; 16-byte aligned.
+    pub pool: Vec<u8>,
+    pub pool_relocs: Vec<PoolReloc>,
+    pool_index: std::collections::HashMap<(u64, u8), u32>,
 }
 
 fn fits_i8(v: i64) -> bool {
@@ -97,13 +127,32 @@ impl Asm {
         rm_byte: bool,
         imm_len: u32,
     ) {
-        if p66 {
-            self.byte(0x66);
+        let pfx = if p66 { Pfx::P66 } else { Pfx::None };
+        self.enc_pfx(pfx, w, opc, reg, reg_byte, rm, rm_byte, imm_len)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn enc_pfx(
+        &mut self,
+        pfx: Pfx,
+        w: bool,
+        opc: &[u8],
+        reg: u8,
+        reg_byte: bool,
+        rm: Rm,
+        rm_byte: bool,
+        imm_len: u32,
+    ) {
+        match pfx {
+            Pfx::None => {}
+            Pfx::P66 => self.byte(0x66),
+            Pfx::F2 => self.byte(0xF2),
+            Pfx::F3 => self.byte(0xF3),
         }
         let (b, x_force) = match rm {
             Rm::Reg(r) => (r >> 3 & 1, rm_byte && is_byte_rex(r)),
             Rm::Mem { base, .. } => (base >> 3 & 1, false),
-            Rm::Rip { .. } => (0, false),
+            Rm::Rip { .. } | Rm::Pool { .. } => (0, false),
         };
         let rex = 0x40 | (w as u8) << 3 | (reg >> 3 & 1) << 2 | b;
         if rex != 0x40 || x_force || (reg_byte && is_byte_rex(reg)) {
@@ -136,7 +185,7 @@ impl Asm {
                 self.imm(0, 4);
                 self.relocs.push(AsmReloc {
                     offset,
-                    target: sym,
+                    target: RelocTarget::Symbol(sym),
                     kind: if got {
                         RelocKind::GotPcRel32
                     } else {
@@ -145,7 +194,170 @@ impl Asm {
                     addend: disp as i64 - 4 - imm_len as i64,
                 });
             }
+            Rm::Pool { disp } => {
+                self.byte(reg3 | 5);
+                let offset = self.buf.len() as u32;
+                self.imm(0, 4);
+                self.relocs.push(AsmReloc {
+                    offset,
+                    target: RelocTarget::Pool,
+                    kind: RelocKind::PcRel32,
+                    addend: disp as i64 - 4 - imm_len as i64,
+                });
+            }
         }
+    }
+
+    /// The pool offset of a constant of `len` bytes (4, 8 or 16: a 16-byte entry holds
+    /// `bits` in its low 8 bytes), adding it once.
+    pub fn pool_const(&mut self, bits: u64, len: u8) -> i32 {
+        if let Some(&off) = self.pool_index.get(&(bits, len)) {
+            return off as i32;
+        }
+        while !self.pool.len().is_multiple_of(len as usize) {
+            self.pool.push(0);
+        }
+        let off = self.pool.len() as u32;
+        let bytes = bits.to_le_bytes();
+        match len {
+            4 => self.pool.extend_from_slice(&bytes[..4]),
+            8 => self.pool.extend_from_slice(&bytes),
+            _ => {
+                self.pool.extend_from_slice(&bytes);
+                self.pool.extend_from_slice(&[0; 8]);
+            }
+        }
+        self.pool_index.insert((bits, len), off);
+        off as i32
+    }
+
+    /// Reserves `len` zero bytes in the pool at 4-byte alignment; returns their offset.
+    pub fn pool_reserve(&mut self, len: usize) -> u32 {
+        while !self.pool.len().is_multiple_of(4) {
+            self.pool.push(0);
+        }
+        let off = self.pool.len() as u32;
+        self.pool.resize(self.pool.len() + len, 0);
+        off
+    }
+
+    /// A scalar SSE instruction `pfx [REX] 0F opc /r` with `xmm` (or a general-purpose
+    /// register, for conversions and movq) in the reg field.
+    pub fn sse(&mut self, pfx: Pfx, w: bool, opc: u8, reg: u8, rm: Rm) {
+        let rm = match rm {
+            Rm::Reg(r) => Rm::Reg(r & 15),
+            m => m,
+        };
+        self.enc_pfx(pfx, w, &[0x0F, opc], reg & 15, false, rm, false, 0);
+    }
+
+    /// `movss/movsd xmm, xmm/m` (`double` selects movsd).
+    pub fn movs_load(&mut self, double: bool, x: u8, rm: Rm) {
+        self.sse(if double { Pfx::F2 } else { Pfx::F3 }, false, 0x10, x, rm);
+    }
+
+    /// `movss/movsd m, xmm`.
+    pub fn movs_store(&mut self, double: bool, rm: Rm, x: u8) {
+        self.sse(if double { Pfx::F2 } else { Pfx::F3 }, false, 0x11, x, rm);
+    }
+
+    /// `movaps xmm, xmm`.
+    pub fn movaps(&mut self, dst: u8, src: u8) {
+        self.sse(Pfx::None, false, 0x28, dst, Rm::Reg(src));
+    }
+
+    /// `movups xmm, m128`.
+    pub fn movups_load(&mut self, x: u8, rm: Rm) {
+        self.sse(Pfx::None, false, 0x10, x, rm);
+    }
+
+    /// `movups m128, xmm`.
+    pub fn movups_store(&mut self, rm: Rm, x: u8) {
+        self.sse(Pfx::None, false, 0x11, x, rm);
+    }
+
+    /// `movq xmm, r/m64`.
+    pub fn movq_x_rm(&mut self, x: u8, rm: Rm) {
+        self.sse(Pfx::P66, true, 0x6E, x, rm);
+    }
+
+    /// `movq r/m64, xmm`.
+    pub fn movq_rm_x(&mut self, rm: Rm, x: u8) {
+        self.sse(Pfx::P66, true, 0x7E, x, rm);
+    }
+
+    /// `addss/sd`, `subss/sd`, `mulss/sd`, `divss/sd xmm, xmm/m`.
+    pub fn fop(&mut self, op: FOp, double: bool, x: u8, rm: Rm) {
+        self.sse(
+            if double { Pfx::F2 } else { Pfx::F3 },
+            false,
+            op as u8,
+            x,
+            rm,
+        );
+    }
+
+    /// `xorps xmm, xmm/m128` (memory operands must be 16-byte aligned).
+    pub fn xorps(&mut self, x: u8, rm: Rm) {
+        self.sse(Pfx::None, false, 0x57, x, rm);
+    }
+
+    /// `ucomiss/ucomisd xmm, xmm/m`.
+    pub fn ucomis(&mut self, double: bool, x: u8, rm: Rm) {
+        self.sse(
+            if double { Pfx::P66 } else { Pfx::None },
+            false,
+            0x2E,
+            x,
+            rm,
+        );
+    }
+
+    /// `cvtsi2ss/sd xmm, r/m32|64`.
+    pub fn cvtsi2f(&mut self, double: bool, wide: bool, x: u8, rm: Rm) {
+        self.sse(if double { Pfx::F2 } else { Pfx::F3 }, wide, 0x2A, x, rm);
+    }
+
+    /// `cvttss/sd2si r32|64, xmm/m`.
+    pub fn cvttf2si(&mut self, double: bool, wide: bool, r: u8, rm: Rm) {
+        self.sse(if double { Pfx::F2 } else { Pfx::F3 }, wide, 0x2C, r, rm);
+    }
+
+    /// `cvtss2sd` (`to_double`) or `cvtsd2ss xmm, xmm/m`.
+    pub fn cvtf2f(&mut self, to_double: bool, x: u8, rm: Rm) {
+        self.sse(
+            if to_double { Pfx::F3 } else { Pfx::F2 },
+            false,
+            0x5A,
+            x,
+            rm,
+        );
+    }
+
+    /// `movsxd r64, dword [base + index*4]`.
+    pub fn movsxd_index4(&mut self, r: u8, base: u8, index: u8) {
+        let rex = 0x48 | (r >> 3 & 1) << 2 | (index >> 3 & 1) << 1 | (base >> 3 & 1);
+        self.byte(rex);
+        self.byte(0x63);
+        if base & 7 == 5 {
+            // rbp/r13 as a base need a displacement.
+            self.byte(0x44 | (r & 7) << 3);
+            self.byte(0x80 | (index & 7) << 3 | (base & 7));
+            self.byte(0);
+        } else {
+            self.byte(0x04 | (r & 7) << 3);
+            self.byte(0x80 | (index & 7) << 3 | (base & 7));
+        }
+    }
+
+    /// `jmp r64`.
+    pub fn jmp_r(&mut self, r: u8) {
+        self.enc(false, false, &[0xFF], 4, false, Rm::Reg(r), false, 0);
+    }
+
+    /// `rep movsb`.
+    pub fn rep_movsb(&mut self) {
+        self.buf.extend_from_slice(&[0xF3, 0xA4]);
     }
 
     /// `mov r/m, r`.
@@ -391,7 +603,7 @@ impl Asm {
         self.imm(0, 4);
         self.relocs.push(AsmReloc {
             offset,
-            target: sym,
+            target: RelocTarget::Symbol(sym),
             kind: RelocKind::Branch32,
             addend: -4,
         });

@@ -11,8 +11,14 @@
 //!
 //! Jumps to the next block are dropped, a conditional jump to the next block is inverted,
 //! backward jumps within reach use the 2-byte form.
+//!
+//! Float constants, sign masks and jump tables go to a constant pool at the end of
+//! `.rodata`, addressed through one local symbol (`$meteor.pool`); jump table entries are
+//! 32-bit offsets of the target from the table (`PcRel32` relocations to the function).
+//! Register copies pick the instruction from the register classes (`mov`, `movaps`,
+//! `movq`, `movsd` for spill slots).
 
-use super::asm::{Asm, Rm};
+use super::asm::{Asm, RelocTarget, Rm};
 use super::lir::*;
 use crate::compilation::Compilation;
 use crate::ir::{FuncId, FunctionKind, SymbolRef};
@@ -170,7 +176,7 @@ pub fn run(c: &mut Compilation) {
             asm.buf.push(0xCC);
         }
         let start = asm.buf.len();
-        emit_function(&mut asm, mf);
+        emit_function(&mut asm, mf, FuncId(i as u32));
         let end = asm.buf.len();
         if let Some(id) = func_sym[i] {
             obj.symbols[id.0 as usize].def = SymbolDef::Defined {
@@ -181,11 +187,46 @@ pub fn run(c: &mut Compilation) {
         }
         ranges.push((FuncId(i as u32), start as u64, end as u64));
     }
+    // The constant pool.
+    let mut pool_sym = None;
+    if !asm.pool.is_empty() {
+        let sec = *sections[0]
+            .get_or_insert_with(|| obj.add_section(".rodata", SectionKind::ReadOnlyData, 1));
+        let offset = obj.append_data(sec, &asm.pool, 16);
+        let sym = obj.add_symbol(Symbol {
+            name: "$meteor.pool".into(),
+            kind: SymbolKind::Data,
+            binding: Binding::Local,
+            def: SymbolDef::Defined {
+                section: sec,
+                offset,
+                size: asm.pool.len() as u64,
+            },
+        });
+        pool_sym = Some(sym);
+        for r in &asm.pool_relocs {
+            if let Some(symbol) = func_sym[r.func.index()] {
+                obj.add_relocation(
+                    sec,
+                    Relocation {
+                        offset: offset + r.offset as u64,
+                        symbol,
+                        kind: RelocKind::PcRel32,
+                        addend: r.addend,
+                    },
+                );
+            }
+        }
+    }
     let s = &mut obj.sections[text.0 as usize];
     s.data = std::mem::take(&mut asm.buf);
     s.size = s.data.len() as u64;
     for r in &asm.relocs {
-        match sym_of(r.target) {
+        let target = match r.target {
+            RelocTarget::Symbol(sym) => sym_of(sym),
+            RelocTarget::Pool => pool_sym,
+        };
+        match target {
             Some(symbol) => s.relocations.push(Relocation {
                 offset: r.offset as u64,
                 symbol,
@@ -203,14 +244,17 @@ pub fn run(c: &mut Compilation) {
     }
 }
 
-/// Emits one function (prologue, blocks, epilogues) at the end of `asm`.
-pub fn emit_function(asm: &mut Asm, f: &MFunc) {
+/// Emits one function (prologue, blocks, epilogues) at the end of `asm`; `id` is the
+/// function's own id (jump tables refer to it).
+pub fn emit_function(asm: &mut Asm, f: &MFunc, id: FuncId) {
     let mut e = Emitter {
         a: asm,
         f,
         labels: vec![u32::MAX; f.blocks.len()],
         fixups: Vec::new(),
         base: 0,
+        xs: f.conv.xmm_scratch(),
+        tables: Vec::new(),
     };
     e.base = e.a.buf.len();
     e.prologue();
@@ -246,6 +290,16 @@ pub fn emit_function(asm: &mut Asm, f: &MFunc) {
         let rel = dest - (at as i64 + 4);
         e.a.buf[e.base + at..e.base + at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
     }
+    // Jump table entries: target - table, as `PcRel32` to this function + label + 4i.
+    for (pool_off, table) in std::mem::take(&mut e.tables) {
+        for (i, &t) in f.jump_tables[table as usize].iter().enumerate() {
+            e.a.pool_relocs.push(super::asm::PoolReloc {
+                offset: pool_off + 4 * i as u32,
+                func: id,
+                addend: e.labels[t as usize] as i64 + 4 * i as i64,
+            });
+        }
+    }
 }
 
 struct Emitter<'a> {
@@ -256,6 +310,14 @@ struct Emitter<'a> {
     /// (offset of a rel32 field from the function start, target block).
     fixups: Vec<(usize, u32)>,
     base: usize,
+    /// The SSE scratch register (hardware number 16..32).
+    xs: u8,
+    /// (pool offset, jump table) of the tables this function uses.
+    tables: Vec<(u32, u32)>,
+}
+
+fn is_xmm(r: u8) -> bool {
+    r >= 16
 }
 
 impl Emitter<'_> {
@@ -309,6 +371,15 @@ impl Emitter<'_> {
             self.a
                 .alu_rm_imm(AluOp::And, 8, Rm::Reg(RSP), -(fr.realign as i32));
         }
+        for &(x, off) in &fr.saved_xmm {
+            self.a.movups_store(
+                Rm::Mem {
+                    base: RSP,
+                    disp: off,
+                },
+                x,
+            );
+        }
     }
 
     fn epilogue(&mut self) {
@@ -317,6 +388,15 @@ impl Emitter<'_> {
             return;
         }
         let k = fr.saved.len() as i32;
+        for &(x, off) in &fr.saved_xmm {
+            self.a.movups_load(
+                x,
+                Rm::Mem {
+                    base: RSP,
+                    disp: off,
+                },
+            );
+        }
         if fr.sub != 0 || fr.realign != 0 {
             if k == 0 {
                 self.a.mov_rm_r(8, Rm::Reg(RSP), Reg::RBP.hw());
@@ -416,6 +496,15 @@ impl Emitter<'_> {
             return;
         }
         match (self.rm(dst), self.rm(src)) {
+            (Rm::Reg(d), Rm::Reg(s)) if is_xmm(d) && is_xmm(s) => self.a.movaps(d, s),
+            (Rm::Reg(d), s) if is_xmm(d) => match s {
+                Rm::Reg(_) => self.a.movq_x_rm(d, s),
+                m => self.a.movs_load(true, d, m),
+            },
+            (d, Rm::Reg(s)) if is_xmm(s) => match d {
+                Rm::Reg(_) => self.a.movq_rm_x(d, s),
+                m => self.a.movs_store(true, m, s),
+            },
             (Rm::Reg(d), Rm::Reg(s)) => {
                 self.a
                     .mov_rm_r(if size <= 4 { 4 } else { 8 }, Rm::Reg(d), s)
@@ -526,6 +615,22 @@ impl Emitter<'_> {
                 size,
                 dst,
                 ref addr,
+            } if dst.is_xmm() => {
+                let m = self.mem(addr);
+                self.a.movs_load(size == 8, dst.hw(), m);
+            }
+            MInst::Store {
+                size,
+                ref addr,
+                src,
+            } if src.is_xmm() => {
+                let m = self.mem(addr);
+                self.a.movs_store(size == 8, m, src.hw());
+            }
+            MInst::Load {
+                size,
+                dst,
+                ref addr,
             } => {
                 let m = self.mem(addr);
                 let d = self.dst_reg(dst);
@@ -589,7 +694,161 @@ impl Emitter<'_> {
             MInst::ParMove { start, len } => {
                 self.par_move(&self.f.pmoves[start as usize..(start + len) as usize])
             }
+            MInst::FConst { double, dst, bits } => match self.rm(dst) {
+                Rm::Reg(d) if bits == 0 => self.a.xorps(d, Rm::Reg(d)),
+                Rm::Reg(d) => {
+                    let disp = self.a.pool_const(bits, if double { 8 } else { 4 });
+                    self.a.movs_load(double, d, Rm::Pool { disp });
+                }
+                m => {
+                    let bits = if double { bits } else { bits as u32 as u64 };
+                    self.a.mov_r_imm(8, R11, bits as i64);
+                    self.a.mov_rm_r(8, m, R11);
+                }
+            },
+            MInst::FBin {
+                op,
+                double,
+                dst,
+                src,
+            } => {
+                let d = self.xmm_in(dst);
+                let s = self.rm(src);
+                self.a.fop(op, double, d, s);
+                self.xmm_out(dst);
+            }
+            MInst::FNeg { double, dst } => {
+                let d = self.xmm_in(dst);
+                let mask = if double { 1u64 << 63 } else { 1u64 << 31 };
+                let disp = self.a.pool_const(mask, 16);
+                self.a.xorps(d, Rm::Pool { disp });
+                self.xmm_out(dst);
+            }
+            MInst::Ucomi { double, a, b } => {
+                let x = self.xmm_in(a);
+                let m = self.rm(b);
+                self.a.ucomis(double, x, m);
+            }
+            MInst::Cvt { op, dst, src } => self.cvt(op, dst, src),
+            MInst::RepMovsb => self.a.rep_movsb(),
+            MInst::JumpTable { index, table } => {
+                let len = self.f.jump_tables[table as usize].len();
+                let off = self.a.pool_reserve(4 * len);
+                self.tables.push((off, table));
+                self.a.lea(R11, Rm::Pool { disp: off as i32 });
+                let idx = self.in_reg(index, R10);
+                self.a.movsxd_index4(R10, R11, idx);
+                self.a.alu_rm_r(AluOp::Add, 8, Rm::Reg(R10), R11);
+                self.a.jmp_r(R10);
+            }
         }
+    }
+
+    /// An SSE register holding `r` for a read-modify-write: the register, or the scratch
+    /// loaded from its spill slot.
+    fn xmm_in(&mut self, r: Reg) -> u8 {
+        match self.rm(r) {
+            Rm::Reg(x) => x,
+            m => {
+                self.a.movs_load(true, self.xs, m);
+                self.xs
+            }
+        }
+    }
+
+    /// Writes the scratch back to the spill slot of `r` if it is spilled.
+    fn xmm_out(&mut self, r: Reg) {
+        if !r.is_phys() {
+            let m = self.rm(r);
+            self.a.movs_store(true, m, self.xs);
+        }
+    }
+
+    /// The SSE register to compute a result in: the destination or the scratch.
+    fn xmm_dst(&self, r: Reg) -> u8 {
+        if r.is_phys() { r.hw() } else { self.xs }
+    }
+
+    fn cvt(&mut self, op: CvtOp, dst: Reg, src: Reg) {
+        match op {
+            CvtOp::IToF { from, double } => {
+                let d = self.xmm_dst(dst);
+                let s = self.rm(src);
+                self.a.cvtsi2f(double, from == 8, d, s);
+                self.xmm_out(dst);
+            }
+            CvtOp::FToI { to, double } => {
+                let d = self.dst_reg(dst);
+                let s = self.rm(src);
+                self.a.cvttf2si(double, to == 8, d, s);
+                self.finish_dst(dst);
+            }
+            CvtOp::F2F { to_double } => {
+                let d = self.xmm_dst(dst);
+                let s = self.rm(src);
+                self.a.cvtf2f(to_double, d, s);
+                self.xmm_out(dst);
+            }
+            CvtOp::U64ToF { double } => {
+                // Non-negative as i64: one conversion. Otherwise halve (keeping the low
+                // bit for rounding), convert, double.
+                let d = self.xmm_dst(dst);
+                let s = self.rm(src);
+                self.a.mov_r_rm(8, R11, s);
+                self.a.test_rm_r(8, Rm::Reg(R11), R11);
+                let js = self.a.jcc8(Cond::S, 0);
+                self.a.cvtsi2f(double, true, d, Rm::Reg(R11));
+                let jmp = self.a.jmp8(0);
+                self.patch8(js);
+                self.a.mov_rm_r(8, Rm::Reg(R10), R11);
+                self.a.shift_rm_imm(ShiftOp::Shr, 8, Rm::Reg(R10), 1);
+                self.a.alu_rm_imm(AluOp::And, 4, Rm::Reg(R11), 1);
+                self.a.alu_rm_r(AluOp::Or, 8, Rm::Reg(R10), R11);
+                self.a.cvtsi2f(double, true, d, Rm::Reg(R10));
+                self.a.fop(FOp::Add, double, d, Rm::Reg(d));
+                self.patch8(jmp);
+                self.xmm_out(dst);
+            }
+            CvtOp::FToU64 { double } => {
+                // Below 2^63: one conversion. Otherwise subtract 2^63 first and set the
+                // top bit afterwards.
+                let two63 = if double {
+                    0x43E0_0000_0000_0000u64
+                } else {
+                    0x5F00_0000u64
+                };
+                let c = self.a.pool_const(two63, if double { 8 } else { 4 });
+                let d = self.dst_reg(dst);
+                let x = match self.rm(src) {
+                    Rm::Reg(x) => x,
+                    m => {
+                        self.a.movs_load(true, self.xs, m);
+                        self.xs
+                    }
+                };
+                self.a.ucomis(double, x, Rm::Pool { disp: c });
+                let jae = self.a.jcc8(Cond::Ae, 0);
+                self.a.cvttf2si(double, true, d, Rm::Reg(x));
+                let jmp = self.a.jmp8(0);
+                self.patch8(jae);
+                if x != self.xs {
+                    self.a.movaps(self.xs, x);
+                }
+                self.a.fop(FOp::Sub, double, self.xs, Rm::Pool { disp: c });
+                self.a.cvttf2si(double, true, d, Rm::Reg(self.xs));
+                self.a.mov_r_imm(8, R10, i64::MIN);
+                self.a.alu_rm_r(AluOp::Xor, 8, Rm::Reg(d), R10);
+                self.patch8(jmp);
+                self.finish_dst(dst);
+            }
+        }
+    }
+
+    /// Points the rel8 field at `at` (an offset in `buf`) to the current position.
+    fn patch8(&mut self, at: usize) {
+        let rel = self.a.buf.len() as i64 - (at as i64 + 1);
+        debug_assert!(rel <= i8::MAX as i64);
+        self.a.buf[at] = rel as i8 as u8;
     }
 
     /// Sequentializes a parallel copy: a move is emitted once no pending move reads its

@@ -4,8 +4,13 @@
 //! Invariants:
 //! - Instructions of one function live in one `Vec`; blocks are contiguous ranges of it,
 //!   in layout order (`blocks[i].end == blocks[i + 1].start`), block 0 is the entry.
-//! - Every block ends with `Jmp`, `Jcc` + `Jmp`, `Ret` or `Ud2`. `Jcc` appears only as the
+//! - Every block ends with `Jmp`, `Jcc` + `Jmp`, `Ret`, `Ud2` or `JumpTable` (whose
+//!   successors are `MFunc::jump_tables[table]`). `Jcc` appears only as the
 //!   second-to-last instruction of a block.
+//! - Two register classes: general-purpose registers (physical 0..16) and SSE registers
+//!   (physical 16..32 = xmm0..xmm15). A virtual register's class is `MFunc::float`. `Mov`,
+//!   `Load` and `Store` work on both classes (the encoder picks `mov`/`movq`/`movaps`/
+//!   `movss`/`movsd` from the physical registers); a `Mov` between classes moves the bits.
 //! - Physical registers appear only where an instruction needs a fixed register (arguments,
 //!   results, `div`, shift counts, syscalls) and are live only inside one block, between a
 //!   definition and its uses (parameter registers: from the function start).
@@ -13,13 +18,15 @@
 //!   `setcc`/`jcc`).
 //! - `rsp` and `rbp` are never allocated; `r10` and `r11` are scratch registers of the
 //!   encoder (spill code, parallel moves) and never hold a value across instructions
-//!   except as syscall argument 4 (`r10`), which only `Mov`s are placed around.
+//!   except as syscall argument 4 (`r10`), which only `Mov`s are placed around. Likewise
+//!   one SSE register (`Conv::xmm_scratch`: xmm15 on System V, xmm5 on Win64) is the
+//!   encoder's float scratch register.
 
 use crate::ir::{FuncId, SymbolRef};
 use std::fmt::{self, Display, Formatter};
 
-/// A register operand: physical (0..16), virtual (16..2^31) or a spill slot (after
-/// register allocation; the top bit set).
+/// A register operand: physical (0..16 general-purpose, 16..32 xmm0..xmm15), virtual
+/// (32..2^31) or a spill slot (after register allocation; the top bit set).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Reg(pub u32);
 
@@ -41,12 +48,24 @@ impl Reg {
     pub const R14: Reg = Reg(14);
     pub const R15: Reg = Reg(15);
 
-    const FIRST_VIRT: u32 = 16;
+    pub const XMM0: Reg = Reg(16);
+    pub const XMM1: Reg = Reg(17);
+
+    const FIRST_VIRT: u32 = 32;
     const SPILL: u32 = 1 << 31;
 
     pub fn phys(n: u8) -> Reg {
-        debug_assert!(n < 16);
+        debug_assert!(n < 32);
         Reg(n as u32)
+    }
+    /// `xmm{n}`.
+    pub fn xmm(n: u8) -> Reg {
+        debug_assert!(n < 16);
+        Reg(16 + n as u32)
+    }
+    /// A physical SSE register.
+    pub fn is_xmm(self) -> bool {
+        (16..32).contains(&self.0)
     }
     pub fn virt(n: u32) -> Reg {
         Reg(n + Self::FIRST_VIRT)
@@ -95,8 +114,17 @@ const REG_NAMES: [[&str; 16]; 4] = [
     ],
 ];
 
-/// Assembler name of physical register `hw` at operand size `size` (1, 2, 4 or 8).
+const XMM_NAMES: [&str; 16] = [
+    "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+    "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+];
+
+/// Assembler name of physical register `hw` at operand size `size` (1, 2, 4 or 8); SSE
+/// registers (16..32) have one name.
 pub fn reg_name(hw: u8, size: u8) -> &'static str {
+    if hw >= 16 {
+        return XMM_NAMES[hw as usize & 15];
+    }
     let row = match size {
         1 => 0,
         2 => 1,
@@ -145,6 +173,30 @@ pub enum ShiftOp {
     Shl = 4,
     Shr = 5,
     Sar = 7,
+}
+
+/// Scalar SSE arithmetic; the value is the low byte of the `0F xx` opcode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FOp {
+    Add = 0x58,
+    Mul = 0x59,
+    Sub = 0x5C,
+    Div = 0x5E,
+}
+
+/// Conversions involving SSE registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CvtOp {
+    /// Signed integer of `from` bytes (4 or 8) to float (`cvtsi2ss/sd`).
+    IToF { from: u8, double: bool },
+    /// Float to signed integer of `to` bytes (4 or 8), truncating (`cvttss/sd2si`).
+    FToI { to: u8, double: bool },
+    /// Unsigned 64-bit integer to float (correct above 2^63).
+    U64ToF { double: bool },
+    /// Float to unsigned 64-bit integer (correct above 2^63).
+    FToU64 { double: bool },
+    /// `cvtss2sd` (`to_double`) or `cvtsd2ss`.
+    F2F { to_double: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -340,15 +392,52 @@ pub enum MInst {
         func: FuncId,
     },
     /// `args`: bitmask of the argument registers it reads; `clobbers`: registers it
-    /// destroys (the caller-saved set, including rax which holds the result).
+    /// destroys (the caller-saved set, including the result registers).
     Call {
         target: CallTarget,
-        args: u16,
-        clobbers: u16,
+        args: u32,
+        clobbers: u32,
     },
     /// `syscall` with the number in rax; reads `args`, destroys rax, rcx and r11.
     Syscall {
-        args: u16,
+        args: u32,
+    },
+    /// Loads a float constant (`bits`; the low 32 for single precision) into `dst`.
+    FConst {
+        double: bool,
+        dst: Reg,
+        bits: u64,
+    },
+    /// `dst = dst op src` on scalar floats.
+    FBin {
+        op: FOp,
+        double: bool,
+        dst: Reg,
+        src: Reg,
+    },
+    /// Flips the sign bit of `dst` (xor with a mask in the constant pool).
+    FNeg {
+        double: bool,
+        dst: Reg,
+    },
+    /// `ucomiss`/`ucomisd a, b`: sets ZF, PF, CF (unordered sets all three).
+    Ucomi {
+        double: bool,
+        a: Reg,
+        b: Reg,
+    },
+    Cvt {
+        op: CvtOp,
+        dst: Reg,
+        src: Reg,
+    },
+    /// `rep movsb`: copies rcx bytes from [rsi] to [rdi].
+    RepMovsb,
+    /// Jumps to block `MFunc::jump_tables[table][index]` (`index` is a 64-bit value known
+    /// to be in range). Ends its block.
+    JumpTable {
+        index: Reg,
+        table: u32,
     },
     Jmp {
         target: u32,
@@ -357,9 +446,9 @@ pub enum MInst {
         cc: Cond,
         target: u32,
     },
-    /// Epilogue and `ret`; `value`: rax holds the result.
+    /// Epilogue and `ret`; `uses`: the registers holding the result.
     Ret {
-        value: bool,
+        uses: u32,
     },
     Ud2,
     /// A parallel copy (SSA phi resolution): `func.pmoves[start..start + len]`.
@@ -397,6 +486,9 @@ pub struct MBlock {
 pub struct Frame {
     /// Callee-saved registers pushed after `rbp`, in push order.
     pub saved: Vec<u8>,
+    /// Callee-saved SSE registers (hardware numbers 16..32) and the rsp offsets of their
+    /// 16-byte save slots (Win64 xmm6..xmm15).
+    pub saved_xmm: Vec<(u8, i32)>,
     /// Bytes subtracted from rsp after the pushes.
     pub sub: u32,
     /// `and rsp, -align` after the subtraction (0 = none).
@@ -436,7 +528,14 @@ pub struct MFunc {
     /// Number of spill slots (register allocation).
     pub num_spill_slots: u32,
     /// Callee-saved registers the allocation uses (bitmask by hardware number).
-    pub used_callee_saved: u16,
+    pub used_callee_saved: u32,
+    /// Physical registers that instructions use as fixed operands (e.g. rsi/rdi of
+    /// `rep movsb`); the callee-saved ones among them are saved like allocated ones.
+    pub fixed_used: u32,
+    /// Register class of each virtual register: true for SSE.
+    pub float: Vec<bool>,
+    /// Target blocks of each `JumpTable`.
+    pub jump_tables: Vec<Vec<u32>>,
     pub frame: Frame,
 }
 
@@ -454,15 +553,42 @@ impl MFunc {
             process_entry: false,
             num_spill_slots: 0,
             used_callee_saved: 0,
+            fixed_used: 0,
+            float: Vec::new(),
+            jump_tables: Vec::new(),
             frame: Frame::default(),
         }
     }
 
+    /// A new general-purpose virtual register.
     pub fn new_vreg(&mut self) -> Reg {
+        self.new_vreg_of(false)
+    }
+
+    /// A new virtual register, of the SSE class when `float`.
+    pub fn new_vreg_of(&mut self, float: bool) -> Reg {
         let r = Reg::virt(self.num_vregs);
         self.num_vregs += 1;
         self.hints.push(None);
+        self.float.push(float);
         r
+    }
+
+    /// Successors of block `b`, including the targets of a jump table that ends it.
+    pub fn for_each_succ(&self, b: usize, mut f: impl FnMut(u32)) {
+        let block = &self.blocks[b];
+        for &s in &block.succs {
+            if s != u32::MAX {
+                f(s)
+            }
+        }
+        if block.end > block.start
+            && let MInst::JumpTable { table, .. } = self.insts[block.end as usize - 1]
+        {
+            for &s in &self.jump_tables[table as usize] {
+                f(s)
+            }
+        }
     }
 }
 
@@ -473,7 +599,7 @@ pub enum Access {
     Def,
 }
 
-fn mask_regs(mask: u16, mut f: impl FnMut(Reg)) {
+fn mask_regs(mask: u32, mut f: impl FnMut(Reg)) {
     let mut m = mask;
     while m != 0 {
         let r = m.trailing_zeros() as u8;
@@ -579,12 +705,35 @@ impl MInst {
                 g(Reg::RCX, Def);
                 g(Reg::R11, Def);
             }
-            MInst::Ret { value } => {
-                if *value {
-                    g(Reg::RAX, Use)
+            MInst::Ret { uses } => mask_regs(*uses, |r| g(r, Use)),
+            MInst::Jmp { .. } | MInst::Jcc { .. } | MInst::Ud2 => {}
+            MInst::FConst { dst, .. } => g(*dst, Def),
+            MInst::FBin { dst, src, .. } => {
+                g(*dst, Use);
+                g(*src, Use);
+                g(*dst, Def);
+            }
+            MInst::FNeg { dst, .. } => {
+                g(*dst, Use);
+                g(*dst, Def);
+            }
+            MInst::Ucomi { a, b, .. } => {
+                g(*a, Use);
+                g(*b, Use);
+            }
+            MInst::Cvt { dst, src, .. } => {
+                g(*src, Use);
+                g(*dst, Def);
+            }
+            MInst::RepMovsb => {
+                for r in [Reg::RDI, Reg::RSI, Reg::RCX] {
+                    g(r, Use);
+                }
+                for r in [Reg::RDI, Reg::RSI, Reg::RCX] {
+                    g(r, Def);
                 }
             }
-            MInst::Jmp { .. } | MInst::Jcc { .. } | MInst::Ud2 => {}
+            MInst::JumpTable { index, .. } => g(*index, Use),
             MInst::ParMove { start, len } => {
                 let moves = &pmoves[*start as usize..(*start + *len) as usize];
                 for m in moves {
@@ -612,10 +761,18 @@ impl MInst {
             | MInst::Alu { dst, src, .. }
             | MInst::Imul { dst, src, .. }
             | MInst::ImulImm { dst, src, .. }
-            | MInst::Ext { dst, src, .. } => {
+            | MInst::Ext { dst, src, .. }
+            | MInst::FBin { dst, src, .. }
+            | MInst::Cvt { dst, src, .. } => {
                 f(dst);
                 f(src);
             }
+            MInst::Ucomi { a, b, .. } => {
+                f(a);
+                f(b);
+            }
+            MInst::FConst { dst, .. } | MInst::FNeg { dst, .. } => f(dst),
+            MInst::JumpTable { index, .. } => f(index),
             MInst::MovImm { dst, .. }
             | MInst::AluImm { dst, .. }
             | MInst::Shift { dst, .. }
@@ -648,6 +805,7 @@ impl MInst {
             | MInst::Jcc { .. }
             | MInst::Ret { .. }
             | MInst::Ud2
+            | MInst::RepMovsb
             | MInst::ParMove { .. } => {}
         }
     }
@@ -687,7 +845,7 @@ impl Display for AddrText<'_> {
     }
 }
 
-fn mask_text(mask: u16) -> String {
+fn mask_text(mask: u32) -> String {
     let mut parts = Vec::new();
     mask_regs(mask, |r| parts.push(reg_name(r.hw(), 8)));
     parts.join(",")
@@ -871,7 +1029,54 @@ fn print_inst(out: &mut String, inst: &MInst, func: &MFunc, m: &crate::ir::Modul
         MInst::Syscall { args } => write!(out, "syscall ; args: {}", mask_text(*args)),
         MInst::Jmp { target } => write!(out, "jmp L{target}"),
         MInst::Jcc { cc, target } => write!(out, "j{} L{target}", cc.name()),
-        MInst::Ret { value } => write!(out, "ret{}", if *value { " rax" } else { "" }),
+        MInst::Ret { uses } => {
+            out.push_str("ret");
+            if *uses != 0 {
+                write!(out, " {}", mask_text(*uses))?;
+            }
+            Ok(())
+        }
+        MInst::FConst { double, dst, bits } => write!(
+            out,
+            "fconst{} {}, {:#x}",
+            if *double { "64" } else { "32" },
+            dst,
+            bits
+        ),
+        MInst::FBin {
+            op,
+            double,
+            dst,
+            src,
+        } => write!(
+            out,
+            "{}{} {}, {}",
+            format!("{op:?}").to_lowercase(),
+            if *double { "sd" } else { "ss" },
+            dst,
+            src
+        ),
+        MInst::FNeg { double, dst } => {
+            write!(out, "fneg{} {}", if *double { "64" } else { "32" }, dst)
+        }
+        MInst::Ucomi { double, a, b } => {
+            write!(
+                out,
+                "ucomis{} {}, {}",
+                if *double { "d" } else { "s" },
+                a,
+                b
+            )
+        }
+        MInst::Cvt { op, dst, src } => write!(out, "cvt {op:?} {dst}, {src}"),
+        MInst::RepMovsb => write!(out, "rep movsb"),
+        MInst::JumpTable { index, table } => {
+            write!(out, "jmp table{table}[{index}] ->")?;
+            for t in &func.jump_tables[*table as usize] {
+                write!(out, " L{t}")?;
+            }
+            Ok(())
+        }
         MInst::Ud2 => write!(out, "ud2"),
         MInst::ParMove { start, len } => {
             out.push_str("parmove");

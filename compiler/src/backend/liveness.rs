@@ -20,8 +20,9 @@ pub struct Liveness {
     pub start: Vec<u32>,
     /// Per virtual register: one past the last live position.
     pub end: Vec<u32>,
-    /// Per physical register: sorted, disjoint `[start, end)` ranges where it is fixed.
-    pub fixed: [Vec<(u32, u32)>; 16],
+    /// Per physical register (16 general-purpose, then xmm0..xmm15): sorted, disjoint
+    /// `[start, end)` ranges where it is fixed.
+    pub fixed: [Vec<(u32, u32)>; 32],
 }
 
 pub fn run(c: &mut Compilation) {
@@ -38,7 +39,7 @@ pub fn compute(f: &MFunc) -> Liveness {
     let nb = f.blocks.len();
     let mut start = vec![u32::MAX; nv];
     let mut end = vec![0u32; nv];
-    let mut fixed: [Vec<(u32, u32)>; 16] = Default::default();
+    let mut fixed: [Vec<(u32, u32)>; 32] = Default::default();
     // Per virtual register: the block it was last defined in / had an exposed use in.
     let mut def_stamp = vec![u32::MAX; nv];
     let mut use_stamp = vec![u32::MAX; nv];
@@ -88,25 +89,19 @@ pub fn compute(f: &MFunc) -> Liveness {
     if !upward.is_empty() {
         // Predecessors in compressed form.
         let mut pred_count = vec![0u32; nb + 1];
-        for block in &f.blocks {
-            for &s in &block.succs {
-                if s != u32::MAX {
-                    pred_count[s as usize + 1] += 1;
-                }
-            }
+        for b in 0..nb {
+            f.for_each_succ(b, |s| pred_count[s as usize + 1] += 1);
         }
         for i in 0..nb {
             pred_count[i + 1] += pred_count[i];
         }
         let mut fill = pred_count.clone();
         let mut preds = vec![0u32; pred_count[nb] as usize];
-        for (b, block) in f.blocks.iter().enumerate() {
-            for &s in &block.succs {
-                if s != u32::MAX {
-                    preds[fill[s as usize] as usize] = b as u32;
-                    fill[s as usize] += 1;
-                }
-            }
+        for b in 0..nb {
+            f.for_each_succ(b, |s| {
+                preds[fill[s as usize] as usize] = b as u32;
+                fill[s as usize] += 1;
+            });
         }
 
         upward.sort_unstable();

@@ -4,8 +4,8 @@
 //! (`BackState::abi`). Instruction selection places values accordingly; the stack pass
 //! sizes the outgoing argument area and keeps rsp 16-byte aligned at calls.
 //!
-//! IR values are scalars, so there are no aggregates to split here; what cannot be
-//! lowered (a syscall on Windows, a process entry with parameters) is reported.
+//! Aggregates are classified here too (see `abi`); what cannot be lowered (a syscall on
+//! Windows or with float arguments, a process entry with parameters) is reported.
 
 use super::abi::{self, FuncAbi};
 use super::lir::Conv;
@@ -37,11 +37,11 @@ pub fn run(c: &mut Compilation) {
                     Ok(a) => a,
                     Err(e) => {
                         c.diags.error_no_span(format!("function `{}`: {e}", f.name));
-                        conv.func_abi(&f.sig)
+                        conv.func_abi(&f.sig, &c.ir.aggregates)
                     }
                 }
             }
-            _ => conv.func_abi(&f.sig),
+            _ => conv.func_abi(&f.sig, &c.ir.aggregates),
         };
         if f.is_process_entry && !f.sig.params.is_empty() {
             c.diags.error_no_span(format!(

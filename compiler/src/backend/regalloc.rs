@@ -9,6 +9,10 @@
 //! ends last among the current one and the active ones whose register would do is spilled
 //! whole to an 8-byte slot; slots are reused once their interval has ended.
 //!
+//! There are two register classes: a virtual register of the SSE class (`MFunc::float`)
+//! only gets an SSE register (and only evicts SSE intervals), a general-purpose one only a
+//! general-purpose register. Spill slots are 8 bytes for both.
+//!
 //! Afterwards every virtual register operand is rewritten to its physical register or
 //! spill slot (`Reg::spill`); the encoder turns spill slots into memory operands, using
 //! r10/r11 as scratch where an instruction cannot take memory.
@@ -54,8 +58,12 @@ impl FixedCursor<'_> {
 
 pub fn allocate(f: &mut MFunc, live: &Liveness) {
     let nv = f.num_vregs as usize;
-    let order_regs = f.conv.allocation_order();
-    let allocatable: u16 = order_regs.iter().fold(0, |m, r| m | 1 << r.hw());
+    let gpr_order = f.conv.allocation_order();
+    let xmm_order = f.conv.xmm_allocation_order();
+    let allocatable: u32 = gpr_order
+        .iter()
+        .chain(xmm_order)
+        .fold(0, |m, r| m | 1 << r.hw());
     let mut cursors: Vec<FixedCursor> = live
         .fixed
         .iter()
@@ -71,11 +79,11 @@ pub fn allocate(f: &mut MFunc, live: &Liveness) {
     let mut loc = vec![unassigned; nv];
     // (end, vreg, register) of the intervals in registers.
     let mut active: Vec<(u32, u32, u8)> = Vec::with_capacity(16);
-    let mut free: u16 = allocatable;
+    let mut free: u32 = allocatable;
     let mut spill_busy: BinaryHeap<Reverse<(u32, u32)>> = BinaryHeap::new();
     let mut spill_free: Vec<u32> = Vec::new();
     let mut num_slots = 0u32;
-    let mut used: u16 = 0;
+    let mut used: u32 = 0;
 
     let mut new_slot =
         |end: u32, spill_free: &mut Vec<u32>, spill_busy: &mut BinaryHeap<Reverse<(u32, u32)>>| {
@@ -106,6 +114,8 @@ pub fn allocate(f: &mut MFunc, live: &Liveness) {
             spill_free.push(slot);
         }
 
+        let float = f.float[vi];
+        let order_regs = if float { xmm_order } else { gpr_order };
         let mut chosen: Option<u8> = None;
         if let Some(h) = f.hints[vi] {
             let hr = if h.is_phys() {
@@ -116,6 +126,7 @@ pub fn allocate(f: &mut MFunc, live: &Liveness) {
                 None
             };
             if let Some(r) = hr
+                && (r >= 16) == float
                 && free & (1 << r) != 0
                 && cursors[r as usize].free_over(s, e)
             {
@@ -143,6 +154,7 @@ pub fn allocate(f: &mut MFunc, live: &Liveness) {
         let mut victim: Option<usize> = None;
         for (k, &(end, _, r)) in active.iter().enumerate() {
             if end > e
+                && (r >= 16) == float
                 && victim.is_none_or(|best| end > active[best].0)
                 && cursors[r as usize].free_over(s, e)
             {
@@ -178,5 +190,5 @@ pub fn allocate(f: &mut MFunc, live: &Liveness) {
         }
     }
     f.num_spill_slots = num_slots;
-    f.used_callee_saved = used & f.conv.callee_saved();
+    f.used_callee_saved = (used | f.fixed_used) & f.conv.callee_saved();
 }

@@ -6,6 +6,7 @@
 //!   [rbp]            saved rbp
 //!   [rbp - 8k ...]   saved callee-saved registers (pushed in the prologue)
 //!   ... padding ...
+//!   [rsp + Y]        saved callee-saved xmm registers (Win64 xmm6..xmm15, 16 bytes each)
 //!   [rsp + X]        IR stack slots (each at its alignment)
 //!   [rsp + out ...]  spill slots (8 bytes each)
 //!   [rsp + 0]        outgoing argument area (Win64 shadow space first)
@@ -31,6 +32,7 @@ pub fn run(c: &mut Compilation) {
             .iter()
             .map(|&(size, align)| size as u64 + align as u64)
             .sum::<u64>()
+            + 16 * 16
             + 8 * f.num_spill_slots as u64
             + f.out_arg_bytes as u64;
         if bytes > MAX_FRAME {
@@ -52,6 +54,9 @@ pub fn layout(f: &mut MFunc) {
     let saved: Vec<u8> = (0..16u8)
         .filter(|&r| f.used_callee_saved & (1 << r) != 0 && r != Reg::RBP.hw())
         .collect();
+    let xmm: Vec<u8> = (16..32u8)
+        .filter(|&r| f.used_callee_saved & (1 << r) != 0)
+        .collect();
     let mut off = f.out_arg_bytes;
     let spill_offsets: Vec<i32> = (0..f.num_spill_slots)
         .map(|i| (off + 8 * i) as i32)
@@ -66,6 +71,13 @@ pub fn layout(f: &mut MFunc) {
         slot_offsets.push(off as i32);
         off += size;
     }
+    off = align_up(off, 16);
+    let saved_xmm: Vec<(u8, i32)> = xmm
+        .iter()
+        .enumerate()
+        .map(|(i, &r)| (r, (off + 16 * i as u32) as i32))
+        .collect();
+    off += 16 * xmm.len() as u32;
     let locals = align_up(off, 16);
     // On entry rsp is 8 mod 16; after `push rbp` and k pushes it is 8k mod 16.
     let k = saved.len() as u32;
@@ -89,6 +101,7 @@ pub fn layout(f: &mut MFunc) {
         });
     f.frame = Frame {
         saved,
+        saved_xmm,
         sub,
         realign,
         slot_offsets,

@@ -68,10 +68,8 @@ fn verify_typed(m: &Module, body: &Body, inst: InstId) -> Result<(), String> {
         check_type(m, t).map_err(|e| format!("v{}: {e}", inst.0))?;
     }
     match &data.kind {
-        Inst::FConst { .. } => {
-            if !data.ty.is_some_and(Type::is_float) {
-                return err("fconst must have a float type");
-            }
+        Inst::FConst { .. } if !data.ty.is_some_and(Type::is_float) => {
+            return err("fconst must have a float type");
         }
         Inst::Binary { op, lhs, rhs } => {
             let (l, r) = (ty_of(*lhs)?, ty_of(*rhs)?);
@@ -90,10 +88,8 @@ fn verify_typed(m: &Module, body: &Body, inst: InstId) -> Result<(), String> {
                 return err("fneg needs a float operand and result, neg/not integers");
             }
         }
-        Inst::Cmp { lhs, rhs, .. } => {
-            if ty_of(*lhs)?.is_float() || ty_of(*rhs)?.is_float() {
-                return err("cmp of float values (use fcmp)");
-            }
+        Inst::Cmp { lhs, rhs, .. } if ty_of(*lhs)?.is_float() || ty_of(*rhs)?.is_float() => {
+            return err("cmp of float values (use fcmp)");
         }
         Inst::FCmp { lhs, rhs, .. } => {
             let (l, r) = (ty_of(*lhs)?, ty_of(*rhs)?);

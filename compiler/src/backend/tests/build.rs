@@ -33,7 +33,7 @@ impl Fb {
         BlockId(self.body.blocks.len() as u32 - 1)
     }
 
-    pub fn switch(&mut self, b: BlockId) {
+    pub fn switch_to(&mut self, b: BlockId) {
         self.cur = b;
     }
 
@@ -49,6 +49,38 @@ impl Fb {
     }
     pub fn iconst(&mut self, ty: Type, value: i64) -> Value {
         self.push(Inst::Const { value }, Some(ty))
+    }
+    pub fn f64c(&mut self, v: f64) -> Value {
+        self.push(Inst::FConst { bits: v.to_bits() }, Some(Type::F64))
+    }
+    pub fn f32c(&mut self, v: f32) -> Value {
+        self.push(
+            Inst::FConst {
+                bits: v.to_bits() as u64,
+            },
+            Some(Type::F32),
+        )
+    }
+    pub fn fcmp(&mut self, cond: FloatCC, lhs: Value, rhs: Value) -> Value {
+        self.push(Inst::FCmp { cond, lhs, rhs }, Some(Type::I8))
+    }
+    pub fn memcopy(&mut self, dst: Value, src: Value, size: u32, align: u32) {
+        self.push(
+            Inst::MemCopy {
+                dst,
+                src,
+                size,
+                align,
+            },
+            None,
+        );
+    }
+    pub fn switch(&mut self, value: Value, cases: &[(i64, BlockId)], default: BlockId) {
+        self.terminate(Terminator::Switch {
+            value,
+            cases: cases.to_vec(),
+            default,
+        });
     }
     pub fn bin(&mut self, op: BinOp, ty: Type, lhs: Value, rhs: Value) -> Value {
         self.push(Inst::Binary { op, lhs, rhs }, Some(ty))

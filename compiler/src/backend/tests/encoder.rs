@@ -102,7 +102,7 @@ fn rm_op(rm: Rm, size: u8) -> Op {
     match rm {
         Rm::Reg(r) => Op::R(r, size),
         Rm::Mem { base, disp } => Op::M(base, disp as i64),
-        Rm::Rip { .. } => Op::M(255, 0),
+        Rm::Rip { .. } | Rm::Pool { .. } => Op::M(255, 0),
     }
 }
 

@@ -5,4 +5,5 @@ mod build;
 mod encoder;
 mod exe;
 mod exec;
+mod float;
 mod regalloc;
