@@ -6,6 +6,7 @@
 //!   actionlint on the CI workflows, then a one-line summary.
 //! - `dist`: the release bundle in `target/dist/`, unpacked again and smoke-tested.
 
+mod bench_link;
 mod dist;
 mod test;
 mod util;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "test" => test::run(rest),
         "dist" => dist::run(rest),
+        "bench" if rest.first().map(String::as_str) == Some("link") => bench_link::run(&rest[1..]),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
