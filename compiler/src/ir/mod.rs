@@ -70,6 +70,10 @@ pub enum Type {
     ///   through the hidden result (sret) pointer;
     /// - a call's `Agg` result is the address of a caller-frame temporary allocated by the
     ///   back end, valid until the caller returns (copy out of it right away).
+    ///
+    /// An `Agg` value is made from an address by `StackAddr`/`SymbolAddr` with result
+    /// type `Agg(id)`, or by `Cast { op: Bitcast }` from a `Ptr` (and back); it can be used
+    /// directly as the address of `Load`, `Store` and `MemCopy`.
     Agg(AggId),
 }
 
@@ -270,7 +274,7 @@ pub enum CastOp {
     /// F64 to F32 (rounds to nearest).
     FTrunc,
     /// Same-size reinterpretation between an integer and a float type (I32 <-> F32,
-    /// I64 <-> F64).
+    /// I64 <-> F64), or between `Ptr` and `Agg` (the same address).
     Bitcast,
 }
 

@@ -107,10 +107,12 @@ fn verify_typed(m: &Module, body: &Body, inst: InstId) -> Result<(), String> {
                 CastOp::FExt => from == Type::F32 && to == Type::F64,
                 CastOp::FTrunc => from == Type::F64 && to == Type::F32,
                 CastOp::Bitcast => {
-                    from.size() == to.size()
-                        && from.is_float() != to.is_float()
-                        && (from.is_float() || from.is_int())
-                        && (to.is_float() || to.is_int())
+                    let addr = |t: Type| matches!(t, Type::Ptr | Type::Agg(_));
+                    (addr(from) && addr(to))
+                        || (from.size() == to.size()
+                            && from.is_float() != to.is_float()
+                            && (from.is_float() || from.is_int())
+                            && (to.is_float() || to.is_int()))
                 }
             };
             if !ok || data.ty.is_none() {

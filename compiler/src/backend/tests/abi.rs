@@ -9,7 +9,7 @@ use std::arch::asm;
 
 /// Calls `f(a, b)` with every callee-saved register of the convention set to a known
 /// value; returns the result and the OR of the differences afterwards (0 when preserved).
-fn call_checking_callee_saved(f: usize, a: i64, b: i64, win64: bool) -> (i64, u64) {
+pub(super) fn call_checking_callee_saved(f: usize, a: i64, b: i64, win64: bool) -> (i64, u64) {
     let res: i64;
     let diff: u64;
     if !win64 {

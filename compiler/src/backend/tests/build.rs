@@ -53,14 +53,6 @@ impl Fb {
     pub fn f64c(&mut self, v: f64) -> Value {
         self.push(Inst::FConst { bits: v.to_bits() }, Some(Type::F64))
     }
-    pub fn f32c(&mut self, v: f32) -> Value {
-        self.push(
-            Inst::FConst {
-                bits: v.to_bits() as u64,
-            },
-            Some(Type::F32),
-        )
-    }
     pub fn fcmp(&mut self, cond: FloatCC, lhs: Value, rhs: Value) -> Value {
         self.push(Inst::FCmp { cond, lhs, rhs }, Some(Type::I8))
     }

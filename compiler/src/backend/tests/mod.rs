@@ -6,4 +6,6 @@ mod encoder;
 mod exe;
 mod exec;
 mod float;
+mod memcopy;
 mod regalloc;
+mod switch;
