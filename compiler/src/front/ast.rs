@@ -4,7 +4,7 @@
 //! the branch.
 
 use super::Ident;
-use super::types::IntTy;
+use super::types::{FloatTy, IntTy};
 use crate::diag::Span;
 use crate::source::FileId;
 
@@ -98,6 +98,11 @@ pub enum ExprKind {
         negative: bool,
         suffix: Option<IntTy>,
     },
+    /// A floating-point literal (`1.5`, `2e3`, `42_f32`); `-` before it is folded in.
+    FloatLit {
+        value: f64,
+        suffix: Option<FloatTy>,
+    },
     /// A character literal (type `u8`).
     CharLit(u8),
     /// A string literal: its decoded bytes are `Ast::strings[index]`.
@@ -105,6 +110,8 @@ pub enum ExprKind {
     BoolLit(bool),
     Null,
     Ident(Ident),
+    /// A basic type used as an expression (`i32.max`, `u8.sizeof`).
+    Type(TypeExprId),
     Unary {
         op: UnaryOp,
         arg: ExprId,
@@ -120,9 +127,11 @@ pub enum ExprKind {
         lhs: ExprId,
         rhs: ExprId,
     },
+    /// `callee(args)`; `names[i]` is `Some` for a named argument `name: value`.
     Call {
         callee: ExprId,
         args: Vec<ExprId>,
+        names: Vec<Option<(Ident, Span)>>,
     },
     Index {
         base: ExprId,
@@ -196,8 +205,27 @@ pub enum StmtKind {
     },
     /// Statements that share the enclosing scope (`i32 a, b;` declares two variables).
     Group(Vec<StmtId>),
+    /// `switch (value) { 1, 2 { ... } 3 { ... } else { ... } }` (Vox form: no fallthrough).
+    Switch {
+        value: ExprId,
+        cases: Vec<SwitchCase>,
+        default: Option<StmtId>,
+    },
+    /// `#assert(cond, "message");`
+    StaticAssert {
+        cond: ExprId,
+        msg: Option<ExprId>,
+    },
+    /// A declaration in a function body other than a variable (`enum`, `alias`).
+    Decl(DeclId),
     /// `;`
     Empty,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SwitchCase {
+    pub values: Vec<ExprId>,
+    pub body: StmtId,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -225,6 +253,13 @@ pub enum TypeExprKind {
     Ptr(TypeExprId),
     Slice(TypeExprId),
     Array(TypeExprId, ExprId),
+    /// `ret function(params)`: a function pointer.
+    Func {
+        ret: TypeExprId,
+        params: Vec<TypeExprId>,
+    },
+    /// `auto`: the type of the initializer.
+    Auto,
     Error,
 }
 
@@ -244,6 +279,8 @@ pub enum Attr {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
     pub ty: TypeExprId,
+    /// Default value (`i32 b = 4`).
+    pub default: Option<ExprId>,
     /// `None` for unnamed parameters (allowed in body-less declarations).
     pub name: Option<Ident>,
     pub span: Span,
@@ -270,6 +307,37 @@ pub enum DeclKind {
         cond: StaticCond,
         then: Vec<DeclId>,
         els: Vec<DeclId>,
+    },
+    /// `struct Name { members }` or `union Name { members }`: fields (`Var`), methods
+    /// (`Func`), nested types, constants, static ifs.
+    Struct {
+        is_union: bool,
+        members: Vec<DeclId>,
+    },
+    /// A named enum (`enum Name : base { a, b = 5 }`, or body-less `enum Name;`) or, with
+    /// an empty name, an anonymous one whose members are constants of the enclosing scope.
+    /// Members are `EnumMember` declarations.
+    Enum {
+        base: Option<TypeExprId>,
+        members: Vec<DeclId>,
+    },
+    /// A member of an enum; its value is `init` or the previous member's plus one.
+    EnumMember {
+        init: Option<ExprId>,
+    },
+    /// A manifest constant: `enum X = 3;`, `enum i32 Y = 4;`.
+    EnumConst {
+        ty: Option<TypeExprId>,
+        value: ExprId,
+    },
+    /// `alias Name = Type;` (or another symbol's name).
+    Alias {
+        target: TypeExprId,
+    },
+    /// `#assert(cond, "message");` at module or struct level.
+    StaticAssert {
+        cond: ExprId,
+        msg: Option<ExprId>,
     },
 }
 

@@ -1,12 +1,16 @@
 //! Front-end pass: IR generation. Typed AST → `c.ir` (SSA, built with [`super::ssa`]).
 //!
-//! Value representation: `bool` and integers are one IR scalar (`bool` is `I8` 0/1);
-//! pointers and `null` are `Ptr`; a slice is two scalars (pointer, then `I64` length) —
-//! a slice parameter or argument is two IR parameters/arguments in that order. Static
-//! arrays live in memory and are handled by address. Locals are SSA variables unless
-//! their address is taken or they are static arrays: those get a stack slot
-//! (`StackAddr` + `Load`/`Store`). Module variables are mutable exported `Global`s named
-//! `<module>.<name>`; string literals are deduplicated constant globals named `.str.N`.
+//! Value representation: `bool`, integers, enums, floats, pointers, function pointers and
+//! `null` are one IR scalar (`bool` is `I8` 0/1). Aggregates (structs, unions, slices
+//! `{ u64 length; T* ptr; }` and static arrays) live in memory and are handled by
+//! address; they are passed, returned and received as `ir::Type::Agg` values whose
+//! layout (`Module::aggregates`) the back end classifies for the C ABI. An aggregate
+//! parameter or call result is copied into the function's own stack slot right away.
+//!
+//! Scalar locals are SSA variables unless their address is taken; aggregate locals and
+//! address-taken ones get a stack slot (`StackAddr` + `Load`/`Store`/`MemCopy`). Module
+//! variables are mutable exported `Global`s named `<module>.<name>`; string literals are
+//! deduplicated constant globals named `.str.N`.
 //!
 //! The entry function is synthesized here: `_start` (linux-x64 executables: calls main,
 //! then `exit_group`), `mainCRTStartup` (windows-x64: calls main, then `ExitProcess` from
@@ -18,38 +22,16 @@ use super::FrontState;
 use super::ast::*;
 use super::sema::*;
 use super::ssa::{Builder, Var};
-use super::types::{IntTy, IrRepr, TypeId, TypeKind, Types};
+use super::types::{FloatTy, IntTy, IrRepr, TypeId, TypeKind, Types};
 use crate::compilation::{Compilation, Options};
 use crate::ir::{
-    self, BinOp, BlockId, CastOp, FuncId, FunctionKind, GlobalId, Inst, IntCC, SymbolRef,
+    self, BinOp, BlockId, CastOp, FloatCC, FuncId, FunctionKind, GlobalId, Inst, IntCC, SymbolRef,
     Terminator, UnOp, Value,
 };
 use meteor_linker::Target;
 
-/// Stack for IR generation: SSA construction recurses through chains of join blocks, so
-/// very long functions need more than a default thread stack.
-const IRGEN_STACK: usize = 512 << 20;
-
 pub fn run(c: &mut Compilation) {
-    let (front, options) = (&c.front, &c.options);
-    let spawned = std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("meteor-irgen".into())
-            .stack_size(IRGEN_STACK)
-            .spawn_scoped(s, || generate(front, options))
-            .map(|h| h.join())
-    });
-    let module = match spawned {
-        Ok(Ok(m)) => m,
-        // A panic is a compiler bug: report it instead of crashing the host.
-        Ok(Err(_)) => {
-            c.diags
-                .error_no_span("internal compiler error: IR generation panicked");
-            return;
-        }
-        // No thread could be created: generate on this one.
-        Err(_) => generate(&c.front, &c.options),
-    };
+    let module = generate(&c.front, &c.options);
     if cfg!(debug_assertions)
         && let Err(e) = ir::verify(&module)
     {
@@ -73,6 +55,7 @@ pub fn generate(front: &FrontState, options: &Options) -> ir::Module {
         globals: HashMap::new(),
         strings: HashMap::new(),
         externs: HashMap::new(),
+        aggs: HashMap::new(),
     };
     g.declare_functions();
     g.declare_globals();
@@ -92,17 +75,16 @@ struct ModGen<'a> {
     strings: HashMap<Vec<u8>, GlobalId>,
     /// External functions by symbol name (deduplicated).
     externs: HashMap<String, FuncId>,
+    /// IR aggregate type of each aggregate source type.
+    aggs: HashMap<TypeId, ir::Type>,
 }
 
-fn ir_types(types: &Types, t: TypeId, out: &mut Vec<ir::Type>) {
-    match types.repr(t) {
-        IrRepr::None => {}
-        IrRepr::Scalar(s) => out.push(s),
-        IrRepr::Pair => {
-            out.push(ir::Type::Ptr);
-            out.push(ir::Type::I64);
+fn write_int(out: &mut [u8], at: usize, size: usize, v: i128) {
+    let bytes = (v as i64).to_le_bytes();
+    for i in 0..size.min(8) {
+        if let Some(b) = out.get_mut(at + i) {
+            *b = bytes[i];
         }
-        IrRepr::Memory => out.push(ir::Type::Ptr),
     }
 }
 
@@ -111,21 +93,56 @@ impl ModGen<'_> {
         &self.front.types
     }
 
-    fn signature(&self, sig: &FuncSig) -> ir::Signature {
-        let mut params = Vec::new();
-        for &p in &sig.params {
-            ir_types(self.types(), p, &mut params);
-        }
-        let ret = match self.types().repr(sig.ret) {
+    fn typed(&self) -> &Typed {
+        &self.front.typed
+    }
+
+    /// The IR type of a value of type `t` (`None` for `void`/`noreturn`).
+    fn ir_type(&mut self, t: TypeId) -> Option<ir::Type> {
+        match self.types().repr(t) {
+            IrRepr::None => None,
             IrRepr::Scalar(s) => Some(s),
-            IrRepr::Pair => {
-                // Returned through a hidden pointer to the caller's 16-byte slot.
-                params.insert(0, ir::Type::Ptr);
-                None
+            IrRepr::Agg => {
+                if let Some(&a) = self.aggs.get(&t) {
+                    return Some(a);
+                }
+                let layout = self.types().agg_layout(t);
+                let a = self.module.add_aggregate(layout);
+                self.aggs.insert(t, a);
+                Some(a)
             }
-            _ => None,
-        };
+        }
+    }
+
+    fn signature(&mut self, sig: &FuncSig) -> ir::Signature {
+        let mut params = Vec::new();
+        if sig.this.is_some() {
+            params.push(ir::Type::Ptr);
+        }
+        for &p in &sig.params {
+            if let Some(t) = self.ir_type(p) {
+                params.push(t);
+            }
+        }
+        let ret = self.ir_type(sig.ret);
         ir::Signature { params, ret }
+    }
+
+    fn fn_ptr_signature(&mut self, t: TypeId) -> ir::Signature {
+        match self.types().kind(t) {
+            TypeKind::Func(i) => {
+                let s = self.types().fn_sig(i).clone();
+                self.signature(&FuncSig {
+                    params: s.params,
+                    ret: s.ret,
+                    this: None,
+                })
+            }
+            _ => ir::Signature {
+                params: vec![],
+                ret: None,
+            },
+        }
     }
 
     fn add_function(&mut self, f: ir::Function) -> FuncId {
@@ -134,27 +151,27 @@ impl ModGen<'_> {
     }
 
     fn declare_functions(&mut self) {
-        let typed = &self.front.typed;
         for &f in &self.front.sema.funcs {
+            let typed = &self.front.typed;
             let (Some(sig), Some(kind), Some(name)) = (
-                typed.func_sig.get(&f),
-                typed.func_kind.get(&f),
-                typed.func_symbol.get(&f),
+                typed.func_sig.get(&f).cloned(),
+                typed.func_kind.get(&f).cloned(),
+                typed.func_symbol.get(&f).cloned(),
             ) else {
                 continue;
             };
-            let irsig = self.signature(sig);
+            let irsig = self.signature(&sig);
             let noreturn = sig.ret == Types::NORETURN;
             let id = match kind {
                 FuncKind::Defined => self.add_function(ir::Function {
-                    name: name.clone(),
+                    name,
                     sig: irsig,
                     kind: FunctionKind::Defined(ir::Body::default()),
                     noreturn,
                     is_process_entry: false,
                     exported: true,
                 }),
-                FuncKind::External { library } => match self.externs.get(name) {
+                FuncKind::External { library } => match self.externs.get(&name) {
                     Some(&id) => {
                         if let FunctionKind::External {
                             library: lib @ None,
@@ -168,21 +185,19 @@ impl ModGen<'_> {
                         let id = self.add_function(ir::Function {
                             name: name.clone(),
                             sig: irsig,
-                            kind: FunctionKind::External {
-                                library: library.clone(),
-                            },
+                            kind: FunctionKind::External { library },
                             noreturn,
                             is_process_entry: false,
                             exported: false,
                         });
-                        self.externs.insert(name.clone(), id);
+                        self.externs.insert(name, id);
                         id
                     }
                 },
                 FuncKind::Syscall(n) => self.add_function(ir::Function {
-                    name: name.clone(),
+                    name,
                     sig: irsig,
-                    kind: FunctionKind::Syscall(*n),
+                    kind: FunctionKind::Syscall(n),
                     noreturn,
                     is_process_entry: false,
                     exported: false,
@@ -198,67 +213,213 @@ impl ModGen<'_> {
     }
 
     fn declare_globals(&mut self) {
+        // Create every global first: initializers may take the address of another.
+        let mut pending = Vec::new();
         for &g in &self.front.sema.globals {
             let decl = self.front.ast.decl(g);
-            let DeclKind::Var { init, .. } = &decl.kind else {
-                continue;
-            };
             let t = self
-                .front
-                .typed
+                .typed()
                 .global_ty
                 .get(&g)
                 .copied()
                 .unwrap_or(Types::ERROR);
             let size = self.types().size(t) as u32;
-            let align = self.types().align(t) as u32;
+            let align = self.types().align(t).max(1) as u32;
             let name = format!(
                 "{}.{}",
                 self.module_name(g),
                 self.front.interner.get(decl.name)
             );
-            let mut relocs = Vec::new();
-            let init_bytes = match init {
-                None => None,
-                Some(e) => {
-                    let target = self.front.typed.expr_target[e.index()];
-                    if let Some(&k) = self.front.typed.expr_const.get(e) {
-                        let mut bytes = (k as i64).to_le_bytes().to_vec();
-                        bytes.truncate(size as usize);
-                        Some(bytes)
-                    } else if let ExprKind::StrLit(s) = &self.front.ast.expr(*e).kind {
-                        let bytes = self.front.ast.strings[*s as usize].clone();
-                        let len = bytes.len() as u64;
-                        let sg = self.string_global(bytes);
-                        let mut data = vec![0u8; size as usize];
-                        if matches!(self.types().kind(target), TypeKind::Slice(_))
-                            && data.len() >= 16
-                        {
-                            data[8..16].copy_from_slice(&len.to_le_bytes());
-                        }
-                        relocs.push(ir::DataReloc {
-                            offset: 0,
-                            symbol: SymbolRef::Global(sg),
-                            addend: 0,
-                        });
-                        Some(data)
-                    } else {
-                        None
-                    }
-                }
-            };
-            let init_bytes = init_bytes.filter(|b| !relocs.is_empty() || b.iter().any(|&x| x != 0));
             self.module.globals.push(ir::Global {
                 name,
                 size,
                 align,
-                init: init_bytes,
+                init: None,
                 mutable: true,
-                relocs,
+                relocs: Vec::new(),
                 exported: true,
             });
-            self.globals
-                .insert(g, GlobalId(self.module.globals.len() as u32 - 1));
+            let id = GlobalId(self.module.globals.len() as u32 - 1);
+            self.globals.insert(g, id);
+            pending.push((g, id, t));
+        }
+        for (g, id, t) in pending {
+            let DeclKind::Var { init, .. } = &self.front.ast.decl(g).kind else {
+                continue;
+            };
+            let size = self.types().size(t) as usize;
+            let mut bytes = vec![0u8; size];
+            let mut relocs = Vec::new();
+            match init {
+                Some(e) => self.const_bytes(*e, t, &mut bytes, 0, &mut relocs),
+                None => self.default_bytes(t, &mut bytes, 0, &mut relocs),
+            }
+            let gl = &mut self.module.globals[id.index()];
+            if !relocs.is_empty() || bytes.iter().any(|&b| b != 0) {
+                gl.init = Some(bytes);
+            }
+            gl.relocs = relocs;
+        }
+    }
+
+    /// Writes the bytes of a constant expression (converted to `t`) at `at`.
+    fn const_bytes(
+        &mut self,
+        e: ExprId,
+        t: TypeId,
+        out: &mut [u8],
+        at: u32,
+        relocs: &mut Vec<ir::DataReloc>,
+    ) {
+        let size = self.types().size(t) as usize;
+        let at_u = at as usize;
+        if let Some(f) = self.types().float(t) {
+            let v = match (
+                self.typed().expr_fconst.get(&e),
+                self.typed().expr_const.get(&e),
+            ) {
+                (Some(&v), _) => v,
+                (None, Some(&k)) => k as f64,
+                _ => 0.0,
+            };
+            let bits = f.bits(v);
+            write_int(out, at_u, size, bits as i128);
+            return;
+        }
+        if let Some(&k) = self.typed().expr_const.get(&e) {
+            write_int(out, at_u, size, k);
+            return;
+        }
+        let str_idx = match self.front.ast.expr(e).kind {
+            ExprKind::StrLit(s) => Some(s),
+            _ => self.typed().expr_str.get(&e).copied(),
+        };
+        if let Some(s) = str_idx {
+            let bytes = self.front.ast.strings[s as usize].clone();
+            let len = bytes.len();
+            let sg = self.string_global(bytes);
+            let ptr_at = if matches!(self.types().kind(t), TypeKind::Slice(_)) {
+                write_int(out, at_u, 8, len as i128);
+                at + 8
+            } else {
+                at
+            };
+            relocs.push(ir::DataReloc {
+                offset: ptr_at,
+                symbol: SymbolRef::Global(sg),
+                addend: 0,
+            });
+            return;
+        }
+        if let Some(&f) = self.typed().func_refs.get(&e)
+            && let Some(&fid) = self.funcs.get(&f)
+        {
+            relocs.push(ir::DataReloc {
+                offset: at,
+                symbol: SymbolRef::Func(fid),
+                addend: 0,
+            });
+            return;
+        }
+        match self.front.ast.expr(e).kind.clone() {
+            ExprKind::Unary {
+                op: UnaryOp::AddrOf,
+                arg,
+            } => {
+                if let Res::Global(g) = self.typed().res(arg)
+                    && let Some(&gid) = self.globals.get(&g)
+                {
+                    relocs.push(ir::DataReloc {
+                        offset: at,
+                        symbol: SymbolRef::Global(gid),
+                        addend: 0,
+                    });
+                }
+            }
+            ExprKind::Call { .. } => {
+                let Some(CallInfo {
+                    callee: Callee::Ctor(sd),
+                    args,
+                    ..
+                }) = self.typed().calls.get(&e).cloned()
+                else {
+                    return;
+                };
+                let Some(layout) = self.types().structs.get(&sd).cloned() else {
+                    return;
+                };
+                for (i, a) in args.iter().enumerate() {
+                    let f = &layout.fields[i];
+                    let off = at + f.offset as u32;
+                    match a {
+                        ArgSrc::Expr(x) | ArgSrc::Default(x) => {
+                            self.const_bytes(*x, f.ty, out, off, relocs)
+                        }
+                        ArgSrc::Zero => self.default_bytes(f.ty, out, off, relocs),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes the default value of `t` (zero, or struct field defaults) at `at`.
+    fn default_bytes(
+        &mut self,
+        t: TypeId,
+        out: &mut [u8],
+        at: u32,
+        relocs: &mut Vec<ir::DataReloc>,
+    ) {
+        match self.types().kind(t) {
+            TypeKind::Struct(sd) => {
+                let Some(layout) = self.types().structs.get(&sd).cloned() else {
+                    return;
+                };
+                if layout.is_union {
+                    return;
+                }
+                for f in &layout.fields {
+                    let off = at + f.offset as u32;
+                    match &self.front.ast.decl(f.decl).kind {
+                        DeclKind::Var { init: Some(x), .. } => {
+                            let x = *x;
+                            self.const_bytes(x, f.ty, out, off, relocs)
+                        }
+                        _ => self.default_bytes(f.ty, out, off, relocs),
+                    }
+                }
+            }
+            TypeKind::Array(el, n) => {
+                if !self.has_defaults(el) {
+                    return;
+                }
+                let size = self.types().size(el) as u32;
+                for i in 0..n as u32 {
+                    self.default_bytes(el, out, at + i * size, relocs);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Does the default value of `t` differ from all-zero bytes?
+    fn has_defaults(&self, t: TypeId) -> bool {
+        match self.types().kind(t) {
+            TypeKind::Struct(sd) => {
+                let Some(layout) = self.types().structs.get(&sd) else {
+                    return false;
+                };
+                !layout.is_union
+                    && layout.fields.iter().any(|f| {
+                        matches!(
+                            self.front.ast.decl(f.decl).kind,
+                            DeclKind::Var { init: Some(_), .. }
+                        ) || self.has_defaults(f.ty)
+                    })
+            }
+            TypeKind::Array(el, n) => n > 0 && self.has_defaults(el),
+            _ => false,
         }
     }
 
@@ -297,40 +458,39 @@ impl ModGen<'_> {
         else {
             return;
         };
-        let sig = self.front.typed.func_sig[&f].clone();
+        let Some(sig) = self.typed().func_sig.get(&f).cloned() else {
+            return;
+        };
         let irsig = self.module.functions[fid.index()].sig.clone();
         let (b, params) = Builder::new(&irsig.params);
-        let sret = (self.types().repr(sig.ret) == IrRepr::Pair).then(|| params[0]);
         let mut fg = FnGen {
             m: self,
             b,
             locals: HashMap::new(),
-            loops: Vec::new(),
+            breaks: Vec::new(),
+            continues: Vec::new(),
             ret: sig.ret,
-            sret,
         };
-        // Parameters.
+        let mut pi = 0;
+        if sig.this.is_some() {
+            if let Some(&this) = fg.m.typed().func_this.get(&f) {
+                fg.declare_local(this, Some(Val::S(params[0])));
+            }
+            pi = 1;
+        }
         let plocals =
-            fg.m.front
-                .sema
+            fg.m.typed()
                 .func_params
                 .get(&f)
                 .cloned()
                 .unwrap_or_default();
-        let mut pi = if sret.is_some() { 1 } else { 0 };
         for (i, &t) in sig.params.iter().enumerate() {
-            let n = if fg.m.types().repr(t) == IrRepr::Pair {
-                2
-            } else {
-                1
+            let val = match fg.m.types().repr(t) {
+                IrRepr::None => continue,
+                IrRepr::Scalar(_) => Val::S(params[pi]),
+                IrRepr::Agg => Val::A(params[pi]),
             };
-            let vals = &params[pi..pi + n];
-            pi += n;
-            let val = if n == 2 {
-                Val::Pair(vals[0], vals[1])
-            } else {
-                Val::One(vals[0])
-            };
+            pi += 1;
             if let Some(&l) = plocals.get(i) {
                 fg.declare_local(l, Some(val));
             }
@@ -455,54 +615,48 @@ impl ModGen<'_> {
     }
 }
 
-/// A value of the source language as IR scalars. Static arrays are `One(address)`.
+/// A value of the source language in the IR.
 #[derive(Clone, Copy, Debug)]
 enum Val {
     None,
-    One(Value),
-    Pair(Value, Value),
+    /// A scalar.
+    S(Value),
+    /// An aggregate: the address of its bytes.
+    A(Value),
 }
 
+/// Stands in for a value on paths that type checking rules out.
+const NO_VALUE: Value = ir::InstId(0);
+
 impl Val {
-    fn one(self) -> Value {
+    fn v(self) -> Value {
         match self {
-            Val::One(v) | Val::Pair(v, _) => v,
-            // Only reachable for erroneous input, which never gets here (typeck stops).
+            Val::S(v) | Val::A(v) => v,
             Val::None => NO_VALUE,
         }
     }
-    fn second(self) -> Value {
-        match self {
-            Val::Pair(_, l) => l,
-            other => other.one(),
-        }
-    }
 }
-
-const NO_VALUE: Value = ir::InstId(0);
 
 #[derive(Clone, Copy)]
 enum Storage {
-    One(Var),
-    Pair(Var, Var),
+    Var(Var),
     Slot(ir::StackSlotId),
 }
 
 #[derive(Clone, Copy)]
 enum Place {
-    Local(LocalId),
-    Mem { addr: Value, ty: TypeId },
+    Var(Var),
+    Mem(Value, TypeId),
 }
 
 struct FnGen<'a, 'b> {
     m: &'a mut ModGen<'b>,
     b: Builder,
     locals: HashMap<LocalId, Storage>,
-    /// (continue target, break target) of the enclosing loops.
-    loops: Vec<(BlockId, BlockId)>,
+    /// Targets of `break` (loops and switches) and `continue` (loops).
+    breaks: Vec<BlockId>,
+    continues: Vec<BlockId>,
     ret: TypeId,
-    /// Hidden pointer parameter of a function returning a slice.
-    sret: Option<Value>,
 }
 
 impl FnGen<'_, '_> {
@@ -525,6 +679,65 @@ impl FnGen<'_, '_> {
         }
     }
 
+    fn emit(&mut self, kind: Inst, ty: ir::Type) -> Value {
+        self.b.emit(kind, Some(ty))
+    }
+
+    fn bin(&mut self, op: BinOp, lhs: Value, rhs: Value, ty: ir::Type) -> Value {
+        self.emit(Inst::Binary { op, lhs, rhs }, ty)
+    }
+
+    fn fconst(&mut self, f: FloatTy, v: f64) -> Value {
+        self.emit(Inst::FConst { bits: f.bits(v) }, f.ir())
+    }
+
+    fn store(&mut self, addr: Value, offset: i32, value: Value) {
+        self.b.emit(
+            Inst::Store {
+                addr,
+                offset,
+                value,
+            },
+            None,
+        );
+    }
+
+    fn load(&mut self, addr: Value, offset: i32, ty: ir::Type) -> Value {
+        self.emit(Inst::Load { addr, offset }, ty)
+    }
+
+    fn addr_add(&mut self, addr: Value, off: u64) -> Value {
+        if off == 0 {
+            return addr;
+        }
+        let c = self.b.iconst(ir::Type::I64, off as i64);
+        self.bin(BinOp::Add, addr, c, ir::Type::Ptr)
+    }
+
+    fn slot(&mut self, t: TypeId) -> Value {
+        let size = self.types().size(t) as u32;
+        let align = self.types().align(t).max(1) as u32;
+        let slot = self.b.new_slot(size, align);
+        self.emit(Inst::StackAddr { slot }, ir::Type::Ptr)
+    }
+
+    fn memcopy(&mut self, dst: Value, src: Value, t: TypeId) {
+        let size = self.types().size(t) as u32;
+        if size == 0 {
+            return;
+        }
+        let align = self.types().align(t).max(1) as u32;
+        self.b.emit(
+            Inst::MemCopy {
+                dst,
+                src,
+                size,
+                align,
+            },
+            None,
+        );
+    }
+
     /// Ends the current block and continues in a fresh unreachable one.
     fn terminate_and_continue(&mut self, term: Terminator) {
         self.b.terminate(term);
@@ -543,54 +756,134 @@ impl FnGen<'_, '_> {
 
     fn declare_local(&mut self, l: LocalId, init: Option<Val>) {
         let t = self.typed().local_ty[l.index()];
-        let in_memory = self.typed().local_in_memory[l.index()];
+        let in_memory =
+            self.typed().local_in_memory[l.index()] || self.types().repr(t) == IrRepr::Agg;
         if in_memory {
             let size = self.types().size(t) as u32;
-            let align = self.types().align(t) as u32;
+            let align = self.types().align(t).max(1) as u32;
             let slot = match self.locals.get(&l) {
                 Some(Storage::Slot(s)) => *s,
                 _ => self.b.new_slot(size, align),
             };
             self.locals.insert(l, Storage::Slot(slot));
-            let addr = self.b.emit(Inst::StackAddr { slot }, Some(ir::Type::Ptr));
+            let addr = self.emit(Inst::StackAddr { slot }, ir::Type::Ptr);
             match init {
-                Some(v) => self.store(addr, t, v),
-                None => self.zero_memory(addr, size as u64),
+                Some(v) => self.write_place(Place::Mem(addr, t), v),
+                None => self.default_init(addr, t),
             }
             return;
         }
-        match self.types().repr(t) {
-            IrRepr::Pair => {
-                let (p, n) = match self.locals.get(&l) {
-                    Some(Storage::Pair(p, n)) => (*p, *n),
-                    _ => (self.b.new_var(ir::Type::Ptr), self.b.new_var(ir::Type::I64)),
-                };
-                self.locals.insert(l, Storage::Pair(p, n));
-                let v = match init {
-                    Some(v) => v,
-                    None => {
-                        let z = self.b.iconst(ir::Type::Ptr, 0);
-                        let zl = self.b.iconst(ir::Type::I64, 0);
-                        Val::Pair(z, zl)
-                    }
-                };
-                self.b.write_var(p, v.one());
-                self.b.write_var(n, v.second());
-            }
-            _ => {
+        let ty = self.irty(t);
+        let var = match self.locals.get(&l) {
+            Some(Storage::Var(v)) => *v,
+            _ => self.b.new_var(ty),
+        };
+        self.locals.insert(l, Storage::Var(var));
+        let v = match init {
+            Some(v) => v.v(),
+            None => self.zero(t),
+        };
+        self.b.write_var(var, v);
+    }
+
+    fn zero(&mut self, t: TypeId) -> Value {
+        match self.types().float(t) {
+            Some(f) => self.fconst(f, 0.0),
+            None => {
                 let ty = self.irty(t);
-                let var = match self.locals.get(&l) {
-                    Some(Storage::One(v)) => *v,
-                    _ => self.b.new_var(ty),
-                };
-                self.locals.insert(l, Storage::One(var));
-                let v = match init {
-                    Some(v) => v.one(),
-                    None => self.b.iconst(ty, 0),
-                };
-                self.b.write_var(var, v);
+                self.b.iconst(ty, 0)
             }
         }
+    }
+
+    /// Initializes memory at `addr` with the default value of `t`.
+    fn default_init(&mut self, addr: Value, t: TypeId) {
+        let size = self.types().size(t);
+        self.zero_memory(addr, size);
+        self.apply_defaults(addr, t);
+    }
+
+    /// Stores the default values of the fields of `t` (memory already zeroed).
+    fn apply_defaults(&mut self, addr: Value, t: TypeId) {
+        if !self.m.has_defaults(t) {
+            return;
+        }
+        match self.types().kind(t) {
+            TypeKind::Struct(sd) => {
+                let Some(layout) = self.types().structs.get(&sd).cloned() else {
+                    return;
+                };
+                for f in &layout.fields {
+                    let fa = self.addr_add(addr, f.offset);
+                    match &self.ast().decl(f.decl).kind {
+                        DeclKind::Var { init: Some(x), .. } => {
+                            let x = *x;
+                            let v = self.expr(x);
+                            self.write_place(Place::Mem(fa, f.ty), v);
+                        }
+                        _ => self.apply_defaults(fa, f.ty),
+                    }
+                }
+            }
+            TypeKind::Array(el, n) => {
+                let size = self.types().size(el);
+                self.for_each_element(addr, n, size, |fg, ea| fg.apply_defaults(ea, el));
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs `body` with the address of each of `n` elements of `size` bytes at `addr`.
+    fn for_each_element(
+        &mut self,
+        addr: Value,
+        n: u64,
+        size: u64,
+        mut body: impl FnMut(&mut Self, Value),
+    ) {
+        if n <= 8 {
+            for i in 0..n {
+                let ea = self.addr_add(addr, i * size);
+                body(self, ea);
+            }
+            return;
+        }
+        let i = self.b.new_var(ir::Type::I64);
+        let zero = self.b.iconst(ir::Type::I64, 0);
+        self.b.write_var(i, zero);
+        let header = self.b.new_block();
+        let bb = self.b.new_block();
+        let exit = self.b.new_block();
+        self.b.terminate(Terminator::Jump(header));
+        self.b.switch_to(header);
+        let iv = self.b.read_var(i);
+        let nv = self.b.iconst(ir::Type::I64, n as i64);
+        let c = self.emit(
+            Inst::Cmp {
+                cond: IntCC::Ult,
+                lhs: iv,
+                rhs: nv,
+            },
+            ir::Type::I8,
+        );
+        self.b.terminate(Terminator::Branch {
+            cond: c,
+            then: bb,
+            els: exit,
+        });
+        self.b.seal(bb);
+        self.b.switch_to(bb);
+        let iv = self.b.read_var(i);
+        let ea = self.offset_ptr(addr, iv, size);
+        body(self, ea);
+        let iv = self.b.read_var(i);
+        let one = self.b.iconst(ir::Type::I64, 1);
+        let next = self.bin(BinOp::Add, iv, one, ir::Type::I64);
+        self.b.write_var(i, next);
+        self.jump(header);
+        self.b.seal(header);
+        self.b.seal(exit);
+        self.b.switch_to(exit);
     }
 
     fn zero_memory(&mut self, addr: Value, size: u64) {
@@ -598,257 +891,156 @@ impl FnGen<'_, '_> {
             let z64 = self.b.iconst(ir::Type::I64, 0);
             let mut off = 0u64;
             while off + 8 <= size {
-                self.b.emit(
-                    Inst::Store {
-                        addr,
-                        offset: off as i32,
-                        value: z64,
-                    },
-                    None,
-                );
+                self.store(addr, off as i32, z64);
                 off += 8;
             }
             while off < size {
                 let z8 = self.b.iconst(ir::Type::I8, 0);
-                self.b.emit(
-                    Inst::Store {
-                        addr,
-                        offset: off as i32,
-                        value: z8,
-                    },
-                    None,
-                );
+                self.store(addr, off as i32, z8);
                 off += 1;
             }
             return;
         }
-        // A loop storing 8 bytes at a time, then the tail.
         let words = size / 8;
-        let i = self.b.new_var(ir::Type::I64);
-        let zero = self.b.iconst(ir::Type::I64, 0);
-        self.b.write_var(i, zero);
-        let header = self.b.new_block();
-        let body = self.b.new_block();
-        let exit = self.b.new_block();
-        self.b.terminate(Terminator::Jump(header));
-        self.b.switch_to(header);
-        let iv = self.b.read_var(i);
-        let n = self.b.iconst(ir::Type::I64, words as i64);
-        let c = self.b.emit(
-            Inst::Cmp {
-                cond: IntCC::Ult,
-                lhs: iv,
-                rhs: n,
-            },
-            Some(ir::Type::I8),
-        );
-        self.b.terminate(Terminator::Branch {
-            cond: c,
-            then: body,
-            els: exit,
+        self.for_each_element(addr, words, 8, |fg, ea| {
+            let z = fg.b.iconst(ir::Type::I64, 0);
+            fg.store(ea, 0, z);
         });
-        self.b.seal(body);
-        self.b.switch_to(body);
-        let iv = self.b.read_var(i);
-        let eight = self.b.iconst(ir::Type::I64, 8);
-        let off = self.b.emit(
-            Inst::Binary {
-                op: BinOp::Mul,
-                lhs: iv,
-                rhs: eight,
-            },
-            Some(ir::Type::I64),
-        );
-        let p = self.b.emit(
-            Inst::Binary {
-                op: BinOp::Add,
-                lhs: addr,
-                rhs: off,
-            },
-            Some(ir::Type::Ptr),
-        );
-        let z = self.b.iconst(ir::Type::I64, 0);
-        self.b.emit(
-            Inst::Store {
-                addr: p,
-                offset: 0,
-                value: z,
-            },
-            None,
-        );
-        let one = self.b.iconst(ir::Type::I64, 1);
-        let next = self.b.emit(
-            Inst::Binary {
-                op: BinOp::Add,
-                lhs: iv,
-                rhs: one,
-            },
-            Some(ir::Type::I64),
-        );
-        self.b.write_var(i, next);
-        self.b.terminate(Terminator::Jump(header));
-        self.b.seal(header);
-        self.b.seal(exit);
-        self.b.switch_to(exit);
         for off in words * 8..size {
             let z8 = self.b.iconst(ir::Type::I8, 0);
-            self.b.emit(
-                Inst::Store {
-                    addr,
-                    offset: off as i32,
-                    value: z8,
-                },
-                None,
-            );
+            self.store(addr, off as i32, z8);
         }
     }
 
     // ---- places ----
 
-    fn load(&mut self, addr: Value, t: TypeId) -> Val {
-        match self.types().repr(t) {
-            IrRepr::None => Val::None,
-            IrRepr::Scalar(s) => Val::One(self.b.emit(Inst::Load { addr, offset: 0 }, Some(s))),
-            IrRepr::Pair => {
-                let p = self
-                    .b
-                    .emit(Inst::Load { addr, offset: 0 }, Some(ir::Type::Ptr));
-                let n = self
-                    .b
-                    .emit(Inst::Load { addr, offset: 8 }, Some(ir::Type::I64));
-                Val::Pair(p, n)
-            }
-            IrRepr::Memory => Val::One(addr),
-        }
-    }
-
-    fn store(&mut self, addr: Value, t: TypeId, v: Val) {
-        match (self.types().repr(t), v) {
-            (IrRepr::Scalar(_), Val::One(x)) => {
-                self.b.emit(
-                    Inst::Store {
-                        addr,
-                        offset: 0,
-                        value: x,
-                    },
-                    None,
-                );
-            }
-            (IrRepr::Pair, Val::Pair(p, n)) => {
-                self.b.emit(
-                    Inst::Store {
-                        addr,
-                        offset: 0,
-                        value: p,
-                    },
-                    None,
-                );
-                self.b.emit(
-                    Inst::Store {
-                        addr,
-                        offset: 8,
-                        value: n,
-                    },
-                    None,
-                );
-            }
-            _ => {}
-        }
-    }
-
     fn read_place(&mut self, p: Place) -> Val {
         match p {
-            Place::Mem { addr, ty } => self.load(addr, ty),
-            Place::Local(l) => match self.locals.get(&l).copied() {
-                Some(Storage::One(v)) => Val::One(self.b.read_var(v)),
-                Some(Storage::Pair(a, n)) => {
-                    let a = self.b.read_var(a);
-                    let n = self.b.read_var(n);
-                    Val::Pair(a, n)
-                }
-                Some(Storage::Slot(s)) => {
-                    let addr = self
-                        .b
-                        .emit(Inst::StackAddr { slot: s }, Some(ir::Type::Ptr));
-                    let t = self.typed().local_ty[l.index()];
-                    self.load(addr, t)
-                }
-                None => Val::None,
+            Place::Var(v) => Val::S(self.b.read_var(v)),
+            Place::Mem(addr, t) => match self.types().repr(t) {
+                IrRepr::None => Val::None,
+                IrRepr::Scalar(s) => Val::S(self.load(addr, 0, s)),
+                IrRepr::Agg => Val::A(addr),
             },
         }
     }
 
     fn write_place(&mut self, p: Place, v: Val) {
         match p {
-            Place::Mem { addr, ty } => self.store(addr, ty, v),
-            Place::Local(l) => match self.locals.get(&l).copied() {
-                Some(Storage::One(var)) => self.b.write_var(var, v.one()),
-                Some(Storage::Pair(a, n)) => {
-                    self.b.write_var(a, v.one());
-                    self.b.write_var(n, v.second());
-                }
-                Some(Storage::Slot(s)) => {
-                    let addr = self
-                        .b
-                        .emit(Inst::StackAddr { slot: s }, Some(ir::Type::Ptr));
-                    let t = self.typed().local_ty[l.index()];
-                    self.store(addr, t, v);
-                }
-                None => {}
+            Place::Var(var) => self.b.write_var(var, v.v()),
+            Place::Mem(addr, t) => match (self.types().repr(t), v) {
+                (IrRepr::Scalar(_), Val::S(x)) => self.store(addr, 0, x),
+                (IrRepr::Agg, Val::A(src)) => self.memcopy(addr, src, t),
+                _ => {}
             },
+        }
+    }
+
+    fn local_place(&mut self, l: LocalId) -> Place {
+        let t = self.typed().local_ty[l.index()];
+        match self.locals.get(&l).copied() {
+            Some(Storage::Var(v)) => Place::Var(v),
+            Some(Storage::Slot(s)) => {
+                let addr = self.emit(Inst::StackAddr { slot: s }, ir::Type::Ptr);
+                Place::Mem(addr, t)
+            }
+            None => {
+                let addr = self.b.iconst(ir::Type::Ptr, 0);
+                Place::Mem(addr, t)
+            }
         }
     }
 
     fn place(&mut self, e: ExprId) -> Place {
         let ty = self.typed().expr_ty[e.index()];
         match self.ast().expr(e).kind.clone() {
-            ExprKind::Ident(_) => match self.m.front.sema.res(e) {
-                Res::Local(l) => match self.locals.get(&l).copied() {
-                    Some(Storage::Slot(s)) => {
-                        let addr = self
-                            .b
-                            .emit(Inst::StackAddr { slot: s }, Some(ir::Type::Ptr));
-                        Place::Mem { addr, ty }
-                    }
-                    _ => Place::Local(l),
-                },
+            ExprKind::Ident(_) => match self.typed().res(e) {
+                Res::Local(l) => self.local_place(l),
                 Res::Global(g) => {
                     let gid = self.m.globals[&g];
-                    let addr = self.b.emit(
+                    let addr = self.emit(
                         Inst::SymbolAddr {
                             symbol: SymbolRef::Global(gid),
                         },
-                        Some(ir::Type::Ptr),
+                        ir::Type::Ptr,
                     );
-                    Place::Mem { addr, ty }
+                    Place::Mem(addr, ty)
                 }
-                _ => Place::Mem {
-                    addr: self.b.iconst(ir::Type::Ptr, 0),
-                    ty,
-                },
+                Res::ThisField(this, idx) => {
+                    let p = self.local_place(this);
+                    let base = self.read_place(p).v();
+                    let off = self.field_offset(this, idx);
+                    let addr = self.addr_add(base, off);
+                    Place::Mem(addr, ty)
+                }
+                _ => self.spill(e, ty),
             },
             ExprKind::Unary {
                 op: UnaryOp::Deref,
                 arg,
             } => {
-                let addr = self.expr(arg).one();
-                Place::Mem { addr, ty }
+                let addr = self.expr(arg).v();
+                Place::Mem(addr, ty)
             }
             ExprKind::Index { base, index } => {
                 let addr = self.element_addr(base, index);
-                Place::Mem { addr, ty }
+                Place::Mem(addr, ty)
             }
-            _ => {
+            ExprKind::Member { base, .. } => match self.typed().members.get(&e).copied() {
+                Some(MemberRes::Field {
+                    offset,
+                    through_ptr,
+                }) => {
+                    let b = if through_ptr {
+                        self.expr(base).v()
+                    } else {
+                        self.agg_addr(base)
+                    };
+                    let addr = self.addr_add(b, offset);
+                    Place::Mem(addr, ty)
+                }
+                _ => self.spill(e, ty),
+            },
+            _ => self.spill(e, ty),
+        }
+    }
+
+    /// The value of an rvalue expression in memory.
+    fn spill(&mut self, e: ExprId, ty: TypeId) -> Place {
+        match self.expr_raw(e) {
+            Val::A(a) => Place::Mem(a, ty),
+            Val::S(v) => {
+                let addr = self.slot(ty);
+                self.store(addr, 0, v);
+                Place::Mem(addr, ty)
+            }
+            Val::None => {
                 let addr = self.b.iconst(ir::Type::Ptr, 0);
-                Place::Mem { addr, ty }
+                Place::Mem(addr, ty)
             }
         }
     }
 
-    /// Base pointer of a pointer, slice or static array expression.
-    fn base_ptr(&mut self, base: ExprId) -> Value {
-        let v = self.expr(base);
-        v.one()
+    fn field_offset(&self, this: LocalId, idx: u32) -> u64 {
+        let pt = self.typed().local_ty[this.index()];
+        let Some(st) = self.types().elem(pt) else {
+            return 0;
+        };
+        match self.types().kind(st) {
+            TypeKind::Struct(sd) => self
+                .types()
+                .structs
+                .get(&sd)
+                .and_then(|l| l.fields.get(idx as usize))
+                .map(|f| f.offset)
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// The address of an aggregate-valued expression.
+    fn agg_addr(&mut self, e: ExprId) -> Value {
+        self.expr(e).v()
     }
 
     /// `ptr + index * size` (index already an `I64`).
@@ -857,23 +1049,19 @@ impl FnGen<'_, '_> {
             index
         } else {
             let s = self.b.iconst(ir::Type::I64, elem_size as i64);
-            self.b.emit(
-                Inst::Binary {
-                    op: BinOp::Mul,
-                    lhs: index,
-                    rhs: s,
-                },
-                Some(ir::Type::I64),
-            )
+            self.bin(BinOp::Mul, index, s, ir::Type::I64)
         };
-        self.b.emit(
-            Inst::Binary {
-                op: BinOp::Add,
-                lhs: ptr,
-                rhs: scaled,
-            },
-            Some(ir::Type::Ptr),
-        )
+        self.bin(BinOp::Add, ptr, scaled, ir::Type::Ptr)
+    }
+
+    /// The data pointer of a pointer, slice or static array expression.
+    fn base_ptr(&mut self, base: ExprId) -> Value {
+        let bt = self.typed().expr_target[base.index()];
+        let v = self.expr(base);
+        match self.types().kind(bt) {
+            TypeKind::Slice(_) => self.load(v.v(), 8, ir::Type::Ptr),
+            _ => v.v(),
+        }
     }
 
     fn element_addr(&mut self, base: ExprId, index: ExprId) -> Value {
@@ -881,17 +1069,58 @@ impl FnGen<'_, '_> {
         let elem = self.types().elem(bt).unwrap_or(Types::U8);
         let size = self.types().size(elem);
         let p = self.base_ptr(base);
-        let i = self.expr(index).one();
+        let i = self.expr(index).v();
         self.offset_ptr(p, i, size)
+    }
+
+    /// A slice value `{ length, ptr }` in a fresh slot.
+    fn make_slice(&mut self, ptr: Value, len: Value) -> Val {
+        let slot = self.b.new_slot(16, 8);
+        let addr = self.emit(Inst::StackAddr { slot }, ir::Type::Ptr);
+        self.store(addr, 0, len);
+        self.store(addr, 8, ptr);
+        Val::A(addr)
+    }
+
+    fn string_slice(&mut self, s: u32, as_ptr: bool) -> Val {
+        let bytes = self.ast().strings[s as usize].clone();
+        let len = bytes.len() as i64;
+        let g = self.m.string_global(bytes);
+        let p = self.emit(
+            Inst::SymbolAddr {
+                symbol: SymbolRef::Global(g),
+            },
+            ir::Type::Ptr,
+        );
+        if as_ptr {
+            return Val::S(p);
+        }
+        let n = self.b.iconst(ir::Type::I64, len);
+        self.make_slice(p, n)
     }
 
     // ---- expressions ----
 
     /// Generates an expression converted to the type its context expects.
     fn expr(&mut self, e: ExprId) -> Val {
-        let v = self.expr_raw(e);
         let from = self.typed().expr_ty[e.index()];
         let to = self.typed().expr_target[e.index()];
+        if let Some(f) = self.types().float(to)
+            && from != to
+        {
+            let k = match (
+                self.typed().expr_fconst.get(&e),
+                self.typed().expr_const.get(&e),
+            ) {
+                (Some(&v), _) => Some(v),
+                (None, Some(&k)) if self.types().int_like(from).is_some() => Some(k as f64),
+                _ => None,
+            };
+            if let Some(v) = k {
+                return Val::S(self.fconst(f, v));
+            }
+        }
+        let v = self.expr_raw(e);
         self.convert(v, from, to)
     }
 
@@ -900,51 +1129,94 @@ impl FnGen<'_, '_> {
             return v;
         }
         let (fk, tk) = (self.types().kind(from), self.types().kind(to));
+        let (fi, ti) = (self.types().int_like(from), self.types().int_like(to));
         match (fk, tk) {
-            (TypeKind::Noreturn, _) | (TypeKind::Error, _) | (_, TypeKind::Error) => self.undef(to),
-            (TypeKind::Int(a), TypeKind::Int(b)) => Val::One(self.int_convert(v.one(), a, b)),
-            (TypeKind::Bool, TypeKind::Int(b)) => Val::One(self.int_convert(v.one(), IntTy::U8, b)),
-            (TypeKind::Int(a), TypeKind::Bool) => {
+            (TypeKind::Noreturn, _) | (TypeKind::Error, _) | (_, TypeKind::Error) => {
+                return self.undef(to);
+            }
+            _ => {}
+        }
+        if let (Some(a), Some(b)) = (fi, ti) {
+            return Val::S(self.int_convert(v.v(), a, b));
+        }
+        match (fk, tk) {
+            (TypeKind::Bool, _) if ti.is_some() => {
+                Val::S(self.int_convert(v.v(), IntTy::U8, ti.unwrap_or(IntTy::U8)))
+            }
+            (_, TypeKind::Bool) if fi.is_some() => {
+                let a = fi.unwrap_or(IntTy::I32);
                 let zero = self.b.iconst(a.ir(), 0);
-                Val::One(self.b.emit(
+                Val::S(self.emit(
                     Inst::Cmp {
                         cond: IntCC::Ne,
-                        lhs: v.one(),
+                        lhs: v.v(),
                         rhs: zero,
                     },
-                    Some(ir::Type::I8),
+                    ir::Type::I8,
                 ))
+            }
+            (_, TypeKind::Float(f)) if fi.is_some() => {
+                let a = fi.unwrap_or(IntTy::I32);
+                let wide =
+                    self.int_convert(v.v(), a, if a.signed { IntTy::I64 } else { IntTy::U64 });
+                let op = if a.signed {
+                    CastOp::SIToF
+                } else {
+                    CastOp::UIToF
+                };
+                Val::S(self.emit(Inst::Cast { op, arg: wide }, f.ir()))
+            }
+            (TypeKind::Float(_), _) if ti.is_some() => {
+                let b = ti.unwrap_or(IntTy::I32);
+                let op = if b.bits == 64 && !b.signed {
+                    CastOp::FToUI
+                } else {
+                    CastOp::FToSI
+                };
+                let wide = self.emit(Inst::Cast { op, arg: v.v() }, ir::Type::I64);
+                Val::S(self.int_convert(wide, IntTy::I64, b))
+            }
+            (TypeKind::Float(a), TypeKind::Float(b)) => {
+                let op = if a == FloatTy::F32 && b == FloatTy::F64 {
+                    CastOp::FExt
+                } else {
+                    CastOp::FTrunc
+                };
+                Val::S(self.emit(Inst::Cast { op, arg: v.v() }, b.ir()))
             }
             (TypeKind::Null, TypeKind::Slice(_)) => {
                 let z = self.b.iconst(ir::Type::I64, 0);
-                Val::Pair(v.one(), z)
+                let p = self.b.iconst(ir::Type::Ptr, 0);
+                self.make_slice(p, z)
             }
             (TypeKind::Array(_, n), TypeKind::Slice(_)) => {
                 let len = self.b.iconst(ir::Type::I64, n as i64);
-                Val::Pair(v.one(), len)
+                self.make_slice(v.v(), len)
             }
-            (TypeKind::Ptr(_) | TypeKind::Null, TypeKind::Int(b)) => {
-                let as_int = self.b.emit(
+            (TypeKind::Slice(_), TypeKind::Ptr(_)) => Val::S(self.load(v.v(), 8, ir::Type::Ptr)),
+            (TypeKind::Ptr(_) | TypeKind::Null | TypeKind::Func(_), _) if ti.is_some() => {
+                let as_int = self.emit(
                     Inst::Cast {
                         op: CastOp::Trunc,
-                        arg: v.one(),
+                        arg: v.v(),
                     },
-                    Some(ir::Type::I64),
+                    ir::Type::I64,
                 );
-                Val::One(self.int_convert(as_int, IntTy::U64, b))
+                Val::S(self.int_convert(as_int, IntTy::U64, ti.unwrap_or(IntTy::U64)))
             }
-            (TypeKind::Int(a), TypeKind::Ptr(_)) => {
+            (_, TypeKind::Ptr(_) | TypeKind::Func(_)) if fi.is_some() => {
+                let a = fi.unwrap_or(IntTy::I64);
                 let wide =
-                    self.int_convert(v.one(), a, if a.signed { IntTy::I64 } else { IntTy::U64 });
-                Val::One(self.b.emit(
+                    self.int_convert(v.v(), a, if a.signed { IntTy::I64 } else { IntTy::U64 });
+                Val::S(self.emit(
                     Inst::Cast {
                         op: CastOp::Trunc,
                         arg: wide,
                     },
-                    Some(ir::Type::Ptr),
+                    ir::Type::Ptr,
                 ))
             }
-            // Pointer to pointer, null to pointer, slice to slice: same representation.
+            // Pointer to pointer, null to pointer, same aggregates: same representation.
             _ => v,
         }
     }
@@ -960,19 +1232,19 @@ impl FnGen<'_, '_> {
         } else {
             CastOp::ZExt
         };
-        self.b.emit(Inst::Cast { op, arg: v }, Some(to.ir()))
+        self.emit(Inst::Cast { op, arg: v }, to.ir())
     }
 
     fn undef(&mut self, t: TypeId) -> Val {
         match self.types().repr(t) {
             IrRepr::None => Val::None,
-            IrRepr::Scalar(s) => Val::One(self.b.iconst(s, 0)),
-            IrRepr::Pair => {
-                let p = self.b.iconst(ir::Type::Ptr, 0);
-                let n = self.b.iconst(ir::Type::I64, 0);
-                Val::Pair(p, n)
+            IrRepr::Scalar(_) => Val::S(self.zero(t)),
+            IrRepr::Agg => {
+                let a = self.slot(t);
+                let size = self.types().size(t);
+                self.zero_memory(a, size);
+                Val::A(a)
             }
-            IrRepr::Memory => Val::One(self.b.iconst(ir::Type::Ptr, 0)),
         }
     }
 
@@ -980,41 +1252,52 @@ impl FnGen<'_, '_> {
     fn expr_raw(&mut self, e: ExprId) -> Val {
         let ty = self.typed().expr_ty[e.index()];
         if let Some(&k) = self.typed().expr_const.get(&e)
-            && matches!(self.types().kind(ty), TypeKind::Int(_) | TypeKind::Bool)
+            && (self.types().int_like(ty).is_some() || ty == Types::BOOL)
         {
             let irt = self.irty(ty);
-            return Val::One(self.b.iconst(irt, k as i64));
+            return Val::S(self.b.iconst(irt, k as i64));
+        }
+        if let Some(&f) = self.typed().expr_fconst.get(&e)
+            && let Some(ft) = self.types().float(ty)
+        {
+            return Val::S(self.fconst(ft, f));
+        }
+        if let Some(&s) = self.typed().expr_str.get(&e) {
+            let as_ptr = matches!(self.types().kind(ty), TypeKind::Ptr(_));
+            return self.string_slice(s, as_ptr);
+        }
+        if let Some(&f) = self.typed().func_refs.get(&e) {
+            let fid = self.m.funcs[&f];
+            return Val::S(self.emit(
+                Inst::SymbolAddr {
+                    symbol: SymbolRef::Func(fid),
+                },
+                ir::Type::Ptr,
+            ));
+        }
+        if self.typed().calls.contains_key(&e) {
+            return self.call(e);
         }
         match self.ast().expr(e).kind.clone() {
             ExprKind::IntLit { .. }
+            | ExprKind::FloatLit { .. }
             | ExprKind::CharLit(_)
             | ExprKind::BoolLit(_)
+            | ExprKind::Type(_)
             | ExprKind::Error => self.undef(ty),
-            ExprKind::StrLit(s) => {
-                let bytes = self.ast().strings[s as usize].clone();
-                let len = bytes.len() as i64;
-                let g = self.m.string_global(bytes);
-                let p = self.b.emit(
-                    Inst::SymbolAddr {
-                        symbol: SymbolRef::Global(g),
-                    },
-                    Some(ir::Type::Ptr),
-                );
-                let n = self.b.iconst(ir::Type::I64, len);
-                Val::Pair(p, n)
-            }
-            ExprKind::Null => Val::One(self.b.iconst(ir::Type::Ptr, 0)),
-            ExprKind::Ident(_) => match self.m.front.sema.res(e) {
-                Res::Funcs(_) => self.call(e, &[]),
-                _ => {
+            ExprKind::StrLit(s) => self.string_slice(s, false),
+            ExprKind::Null => Val::S(self.b.iconst(ir::Type::Ptr, 0)),
+            ExprKind::Ident(_) => match self.typed().res(e) {
+                Res::Local(_) | Res::Global(_) | Res::ThisField(..) => {
                     let p = self.place(e);
                     self.read_place(p)
                 }
+                _ => self.undef(ty),
             },
             ExprKind::Unary { op, arg } => self.unary(e, op, arg, ty),
             ExprKind::Binary { op, lhs, rhs } => self.binary(op, lhs, rhs, ty),
             ExprKind::Assign { op, lhs, rhs } => self.assign(e, op, lhs, rhs, ty),
-            ExprKind::Call { args, .. } => self.call(e, &args),
+            ExprKind::Call { .. } => self.undef(ty),
             ExprKind::Index { .. } => {
                 let p = self.place(e);
                 self.read_place(p)
@@ -1023,42 +1306,44 @@ impl FnGen<'_, '_> {
                 let bt = self.typed().expr_ty[base.index()];
                 let elem = self.types().elem(bt).unwrap_or(Types::U8);
                 let size = self.types().size(elem);
-                let bv = self.expr(base);
+                let bv = self.expr(base).v();
                 let (ptr, len) = match self.types().kind(bt) {
-                    TypeKind::Array(_, n) => (bv.one(), self.b.iconst(ir::Type::I64, n as i64)),
-                    TypeKind::Slice(_) => (bv.one(), bv.second()),
-                    _ => (bv.one(), bv.one()),
+                    TypeKind::Array(_, n) => (bv, self.b.iconst(ir::Type::I64, n as i64)),
+                    TypeKind::Slice(_) => {
+                        let p = self.load(bv, 8, ir::Type::Ptr);
+                        let n = self.load(bv, 0, ir::Type::I64);
+                        (p, n)
+                    }
+                    _ => (bv, bv),
                 };
                 match range {
-                    None => Val::Pair(ptr, len),
+                    None => self.make_slice(ptr, len),
                     Some((lo, hi)) => {
-                        let lo = self.expr(lo).one();
-                        let hi = self.expr(hi).one();
+                        let lo = self.expr(lo).v();
+                        let hi = self.expr(hi).v();
                         let p = self.offset_ptr(ptr, lo, size);
-                        let n = self.b.emit(
-                            Inst::Binary {
-                                op: BinOp::Sub,
-                                lhs: hi,
-                                rhs: lo,
-                            },
-                            Some(ir::Type::I64),
-                        );
-                        Val::Pair(p, n)
+                        let n = self.bin(BinOp::Sub, hi, lo, ir::Type::I64);
+                        self.make_slice(p, n)
                     }
                 }
             }
-            ExprKind::Member { base, name, .. } => {
-                let bt = self.typed().expr_ty[base.index()];
-                let v = self.expr(base);
-                let is_len = self.m.front.interner.get(name) == "length";
-                match (self.types().kind(bt), is_len) {
-                    (TypeKind::Slice(_), true) => Val::One(v.second()),
-                    _ => Val::One(v.one()),
+            ExprKind::Member { base, .. } => match self.typed().members.get(&e).copied() {
+                Some(MemberRes::Field { .. }) => {
+                    let p = self.place(e);
+                    self.read_place(p)
                 }
-            }
+                Some(MemberRes::ArrayPtr { through_ptr }) => {
+                    if through_ptr {
+                        self.expr(base)
+                    } else {
+                        Val::S(self.agg_addr(base))
+                    }
+                }
+                _ => self.undef(ty),
+            },
             ExprKind::Cast { arg, .. } => {
                 let v = self.expr(arg);
-                let from = self.typed().expr_ty[arg.index()];
+                let from = self.typed().expr_target[arg.index()];
                 self.convert(v, from, ty)
             }
         }
@@ -1067,68 +1352,54 @@ impl FnGen<'_, '_> {
     fn unary(&mut self, e: ExprId, op: UnaryOp, arg: ExprId, ty: TypeId) -> Val {
         match op {
             UnaryOp::Neg | UnaryOp::BitNot => {
-                let a = self.expr(arg).one();
-                let uop = if op == UnaryOp::Neg {
+                let a = self.expr(arg).v();
+                let irt = self.irty(ty);
+                let uop = if self.types().float(ty).is_some() {
+                    UnOp::FNeg
+                } else if op == UnaryOp::Neg {
                     UnOp::Neg
                 } else {
                     UnOp::Not
                 };
-                let irt = self.irty(ty);
-                Val::One(self.b.emit(Inst::Unary { op: uop, arg: a }, Some(irt)))
+                Val::S(self.emit(Inst::Unary { op: uop, arg: a }, irt))
             }
             UnaryOp::Not => {
-                let a = self.expr(arg).one();
+                let a = self.expr(arg).v();
                 let one = self.b.iconst(ir::Type::I8, 1);
-                Val::One(self.b.emit(
-                    Inst::Binary {
-                        op: BinOp::Xor,
-                        lhs: a,
-                        rhs: one,
-                    },
-                    Some(ir::Type::I8),
-                ))
+                Val::S(self.bin(BinOp::Xor, a, one, ir::Type::I8))
             }
             UnaryOp::Deref => {
                 let p = self.place(e);
                 self.read_place(p)
             }
             UnaryOp::AddrOf => match self.place(arg) {
-                Place::Mem { addr, .. } => Val::One(addr),
-                Place::Local(_) => Val::One(self.b.iconst(ir::Type::Ptr, 0)),
+                Place::Mem(addr, _) => Val::S(addr),
+                Place::Var(_) => Val::S(self.b.iconst(ir::Type::Ptr, 0)),
             },
             UnaryOp::PreInc | UnaryOp::PreDec | UnaryOp::PostInc | UnaryOp::PostDec => {
                 let p = self.place(arg);
-                let old = self.read_place(p).one();
+                let old = self.read_place(p).v();
                 let inc = matches!(op, UnaryOp::PreInc | UnaryOp::PostInc);
                 let new = match self.types().kind(ty) {
                     TypeKind::Ptr(el) => {
                         let size = self.types().size(el) as i64;
                         let d = self.b.iconst(ir::Type::I64, if inc { size } else { -size });
-                        self.b.emit(
-                            Inst::Binary {
-                                op: BinOp::Add,
-                                lhs: old,
-                                rhs: d,
-                            },
-                            Some(ir::Type::Ptr),
-                        )
+                        self.bin(BinOp::Add, old, d, ir::Type::Ptr)
+                    }
+                    TypeKind::Float(f) => {
+                        let one = self.fconst(f, 1.0);
+                        let bop = if inc { BinOp::FAdd } else { BinOp::FSub };
+                        self.bin(bop, old, one, f.ir())
                     }
                     _ => {
                         let irt = self.irty(ty);
                         let one = self.b.iconst(irt, 1);
                         let bop = if inc { BinOp::Add } else { BinOp::Sub };
-                        self.b.emit(
-                            Inst::Binary {
-                                op: bop,
-                                lhs: old,
-                                rhs: one,
-                            },
-                            Some(irt),
-                        )
+                        self.bin(bop, old, one, irt)
                     }
                 };
-                self.write_place(p, Val::One(new));
-                Val::One(if matches!(op, UnaryOp::PreInc | UnaryOp::PreDec) {
+                self.write_place(p, Val::S(new));
+                Val::S(if matches!(op, UnaryOp::PreInc | UnaryOp::PreDec) {
                     new
                 } else {
                     old
@@ -1138,7 +1409,17 @@ impl FnGen<'_, '_> {
     }
 
     fn arith(&mut self, op: BinaryOp, a: Value, b: Value, ty: TypeId) -> Value {
-        let signed = self.types().int(ty).map(|i| i.signed).unwrap_or(false);
+        let irt = self.irty(ty);
+        if self.types().float(ty).is_some() {
+            let bop = match op {
+                BinaryOp::Add => BinOp::FAdd,
+                BinaryOp::Sub => BinOp::FSub,
+                BinaryOp::Mul => BinOp::FMul,
+                _ => BinOp::FDiv,
+            };
+            return self.bin(bop, a, b, irt);
+        }
+        let signed = self.types().int_like(ty).map(|i| i.signed).unwrap_or(false);
         let bop = match op {
             BinaryOp::Add => BinOp::Add,
             BinaryOp::Sub => BinOp::Sub,
@@ -1170,15 +1451,23 @@ impl FnGen<'_, '_> {
             }
             _ => BinOp::LShr,
         };
-        let irt = self.irty(ty);
-        self.b.emit(
-            Inst::Binary {
-                op: bop,
-                lhs: a,
-                rhs: b,
-            },
-            Some(irt),
-        )
+        // Shift counts come in their own promoted type; the IR wants one width.
+        self.bin(bop, a, b, irt)
+    }
+
+    /// The shift count converted to the width of the shifted type.
+    fn shift_count(&mut self, count: Value, count_ty: TypeId, ty: TypeId) -> Value {
+        match (self.types().int_like(count_ty), self.types().int_like(ty)) {
+            (Some(a), Some(b)) if a.bits != b.bits => self.int_convert(
+                count,
+                a,
+                IntTy {
+                    bits: b.bits,
+                    signed: a.signed,
+                },
+            ),
+            _ => count,
+        }
     }
 
     fn binary(&mut self, op: BinaryOp, lhs: ExprId, rhs: ExprId, ty: TypeId) -> Val {
@@ -1186,7 +1475,7 @@ impl FnGen<'_, '_> {
             let var = self.b.new_var(ir::Type::I8);
             let rhs_block = self.b.new_block();
             let merge = self.b.new_block();
-            let a = self.expr(lhs).one();
+            let a = self.expr(lhs).v();
             self.b.write_var(var, a);
             let term = if op == BinaryOp::AndAnd {
                 Terminator::Branch {
@@ -1204,19 +1493,37 @@ impl FnGen<'_, '_> {
             self.b.terminate(term);
             self.b.seal(rhs_block);
             self.b.switch_to(rhs_block);
-            let bv = self.expr(rhs).one();
+            let bv = self.expr(rhs).v();
             self.b.write_var(var, bv);
             self.jump(merge);
             self.b.seal(merge);
             self.b.switch_to(merge);
-            return Val::One(self.b.read_var(var));
+            return Val::S(self.b.read_var(var));
         }
         let lt = self.typed().expr_target[lhs.index()];
         let rt = self.typed().expr_target[rhs.index()];
-        let a = self.expr(lhs);
-        let b = self.expr(rhs);
+        let a = self.expr(lhs).v();
+        let b = self.expr(rhs).v();
         if op.is_comparison() {
-            let signed = self.types().int(lt).map(|i| i.signed).unwrap_or(false);
+            if self.types().float(lt).is_some() {
+                let cond = match op {
+                    BinaryOp::Eq => FloatCC::Eq,
+                    BinaryOp::Ne => FloatCC::Ne,
+                    BinaryOp::Lt => FloatCC::Lt,
+                    BinaryOp::Le => FloatCC::Le,
+                    BinaryOp::Gt => FloatCC::Gt,
+                    _ => FloatCC::Ge,
+                };
+                return Val::S(self.emit(
+                    Inst::FCmp {
+                        cond,
+                        lhs: a,
+                        rhs: b,
+                    },
+                    ir::Type::I8,
+                ));
+            }
+            let signed = self.types().int_like(lt).map(|i| i.signed).unwrap_or(false);
             let cond = match (op, signed) {
                 (BinaryOp::Eq, _) => IntCC::Eq,
                 (BinaryOp::Ne, _) => IntCC::Ne,
@@ -1229,71 +1536,62 @@ impl FnGen<'_, '_> {
                 (BinaryOp::Gt, false) => IntCC::Ugt,
                 _ => IntCC::Uge,
             };
-            return Val::One(self.b.emit(
+            return Val::S(self.emit(
                 Inst::Cmp {
                     cond,
-                    lhs: a.one(),
-                    rhs: b.one(),
+                    lhs: a,
+                    rhs: b,
                 },
-                Some(ir::Type::I8),
+                ir::Type::I8,
             ));
         }
         // Pointer arithmetic.
         match (self.types().kind(lt), self.types().kind(rt)) {
             (TypeKind::Ptr(el), TypeKind::Ptr(_)) => {
                 let size = self.types().size(el) as i64;
-                let ai = self.b.emit(
+                let ai = self.emit(
                     Inst::Cast {
                         op: CastOp::Trunc,
-                        arg: a.one(),
+                        arg: a,
                     },
-                    Some(ir::Type::I64),
+                    ir::Type::I64,
                 );
-                let bi = self.b.emit(
+                let bi = self.emit(
                     Inst::Cast {
                         op: CastOp::Trunc,
-                        arg: b.one(),
+                        arg: b,
                     },
-                    Some(ir::Type::I64),
+                    ir::Type::I64,
                 );
-                let diff = self.b.emit(
-                    Inst::Binary {
-                        op: BinOp::Sub,
-                        lhs: ai,
-                        rhs: bi,
-                    },
-                    Some(ir::Type::I64),
-                );
+                let diff = self.bin(BinOp::Sub, ai, bi, ir::Type::I64);
                 if size <= 1 {
-                    return Val::One(diff);
+                    return Val::S(diff);
                 }
                 let s = self.b.iconst(ir::Type::I64, size);
-                return Val::One(self.b.emit(
-                    Inst::Binary {
-                        op: BinOp::SDiv,
-                        lhs: diff,
-                        rhs: s,
-                    },
-                    Some(ir::Type::I64),
-                ));
+                return Val::S(self.bin(BinOp::SDiv, diff, s, ir::Type::I64));
             }
             (TypeKind::Ptr(el), _) => {
-                return Val::One(self.ptr_add(a.one(), b.one(), el, op == BinaryOp::Sub));
+                return Val::S(self.ptr_add(a, b, el, op == BinaryOp::Sub));
             }
-            (_, TypeKind::Ptr(el)) => return Val::One(self.ptr_add(b.one(), a.one(), el, false)),
+            (_, TypeKind::Ptr(el)) => return Val::S(self.ptr_add(b, a, el, false)),
             _ => {}
         }
-        Val::One(self.arith(op, a.one(), b.one(), ty))
+        let b = if op.is_shift() {
+            self.shift_count(b, rt, ty)
+        } else {
+            b
+        };
+        Val::S(self.arith(op, a, b, ty))
     }
 
     fn ptr_add(&mut self, p: Value, i: Value, elem: TypeId, sub: bool) -> Value {
         let i = if sub {
-            self.b.emit(
+            self.emit(
                 Inst::Unary {
                     op: UnOp::Neg,
                     arg: i,
                 },
-                Some(ir::Type::I64),
+                ir::Type::I64,
             )
         } else {
             i
@@ -1310,80 +1608,157 @@ impl FnGen<'_, '_> {
         rhs: ExprId,
         ty: TypeId,
     ) -> Val {
-        let p = self.place(lhs);
         let Some(op) = op else {
+            let p = self.place(lhs);
             let v = self.expr(rhs);
             self.write_place(p, v);
-            return v;
+            return match v {
+                Val::S(_) | Val::None => v,
+                Val::A(_) => self.read_place(p),
+            };
         };
-        let old = self.read_place(p).one();
-        let r = self.expr(rhs).one();
+        let p = self.place(lhs);
+        let old = self.read_place(p).v();
+        let r = self.expr(rhs).v();
+        let rt = self.typed().expr_target[rhs.index()];
         let op_ty = self.typed().assign_op_ty.get(&e).copied().unwrap_or(ty);
         let new = match self.types().kind(ty) {
             TypeKind::Ptr(el) => self.ptr_add(old, r, el, op == BinaryOp::Sub),
-            TypeKind::Int(li) => {
-                let oi = self.types().int(op_ty).unwrap_or(li);
-                let wide = self.int_convert(old, li, oi);
+            _ => {
+                let wide = self.convert(Val::S(old), ty, op_ty).v();
+                let r = if op.is_shift() {
+                    self.shift_count(r, rt, op_ty)
+                } else {
+                    r
+                };
                 let res = self.arith(op, wide, r, op_ty);
-                self.int_convert(res, oi, li)
+                self.convert(Val::S(res), op_ty, ty).v()
             }
-            _ => self.arith(op, old, r, op_ty),
         };
-        self.write_place(p, Val::One(new));
-        Val::One(new)
+        self.write_place(p, Val::S(new));
+        Val::S(new)
     }
 
-    fn call(&mut self, e: ExprId, args: &[ExprId]) -> Val {
-        let Some(&target) = self.typed().call_target.get(&e) else {
-            return Val::None;
-        };
-        let Some(&fid) = self.m.funcs.get(&target) else {
-            return Val::None;
-        };
-        let ret_ty = self
-            .typed()
-            .func_sig
-            .get(&target)
-            .map(|s| s.ret)
-            .unwrap_or(Types::VOID);
-        let mut vals = Vec::with_capacity(args.len() + 1);
-        let sret = if self.types().repr(ret_ty) == IrRepr::Pair {
-            let slot = self.b.new_slot(16, 8);
-            let addr = self.b.emit(Inst::StackAddr { slot }, Some(ir::Type::Ptr));
-            vals.push(addr);
-            Some(addr)
-        } else {
-            None
-        };
-        for &a in args {
-            match self.expr(a) {
+    fn arg_value(&mut self, a: ArgSrc, t: TypeId, out: &mut Vec<Value>) {
+        match a {
+            ArgSrc::Expr(x) | ArgSrc::Default(x) => match self.expr(x) {
                 Val::None => {}
-                Val::One(v) => vals.push(v),
-                Val::Pair(p, n) => {
-                    vals.push(p);
-                    vals.push(n);
+                Val::S(v) | Val::A(v) => out.push(v),
+            },
+            ArgSrc::Zero => {
+                if let Val::S(v) | Val::A(v) = self.undef(t) {
+                    out.push(v)
                 }
             }
         }
-        let f = &self.m.module.functions[fid.index()];
-        let (ret, noreturn) = (f.sig.ret, f.noreturn);
-        let v = self.b.emit(
-            Inst::Call {
-                func: fid,
-                args: vals,
-            },
-            ret,
-        );
+    }
+
+    fn call(&mut self, e: ExprId) -> Val {
+        let Some(info) = self.typed().calls.get(&e).cloned() else {
+            return Val::None;
+        };
+        let ret_ty = self.typed().expr_ty[e.index()];
+        match info.callee {
+            Callee::Ctor(sd) => {
+                let t = ret_ty;
+                let addr = self.slot(t);
+                let size = self.types().size(t);
+                self.zero_memory(addr, size);
+                let Some(layout) = self.types().structs.get(&sd).cloned() else {
+                    return Val::A(addr);
+                };
+                for (i, a) in info.args.iter().enumerate() {
+                    let f = &layout.fields[i];
+                    let fa = self.addr_add(addr, f.offset);
+                    match a {
+                        ArgSrc::Expr(x) | ArgSrc::Default(x) => {
+                            let v = self.expr(*x);
+                            self.write_place(Place::Mem(fa, f.ty), v);
+                        }
+                        ArgSrc::Zero => self.apply_defaults(fa, f.ty),
+                    }
+                }
+                Val::A(addr)
+            }
+            Callee::Direct(d) => {
+                let Some(&fid) = self.m.funcs.get(&d) else {
+                    return self.undef(ret_ty);
+                };
+                let sig = self.typed().func_sig.get(&d).cloned();
+                let mut vals = Vec::with_capacity(info.args.len() + 1);
+                match info.this {
+                    Some(ThisArg::Addr(x)) => {
+                        let a = self.agg_addr(x);
+                        vals.push(a);
+                    }
+                    Some(ThisArg::Ptr(x)) => {
+                        let v = self.expr(x).v();
+                        vals.push(v);
+                    }
+                    Some(ThisArg::Implicit(l)) => {
+                        let p = self.local_place(l);
+                        let v = self.read_place(p).v();
+                        vals.push(v);
+                    }
+                    None => {}
+                }
+                let params = sig.map(|s| s.params).unwrap_or_default();
+                for (i, a) in info.args.iter().enumerate() {
+                    let t = params.get(i).copied().unwrap_or(Types::ERROR);
+                    self.arg_value(*a, t, &mut vals);
+                }
+                let f = &self.m.module.functions[fid.index()];
+                let (ret, noreturn) = (f.sig.ret, f.noreturn);
+                let v = self.b.emit(
+                    Inst::Call {
+                        func: fid,
+                        args: vals,
+                    },
+                    ret,
+                );
+                self.call_result(v, ret, noreturn, ret_ty)
+            }
+            Callee::Indirect(callee) => {
+                let ct = self.typed().expr_ty[callee.index()];
+                let sig = self.m.fn_ptr_signature(ct);
+                let params = match self.types().kind(ct) {
+                    TypeKind::Func(i) => self.types().fn_sig(i).params.clone(),
+                    _ => Vec::new(),
+                };
+                let cv = self.expr(callee).v();
+                let mut vals = Vec::with_capacity(info.args.len());
+                for (i, a) in info.args.iter().enumerate() {
+                    let t = params.get(i).copied().unwrap_or(Types::ERROR);
+                    self.arg_value(*a, t, &mut vals);
+                }
+                let ret = sig.ret;
+                let v = self.b.emit(
+                    Inst::CallIndirect {
+                        callee: cv,
+                        sig,
+                        args: vals,
+                    },
+                    ret,
+                );
+                self.call_result(v, ret, ret_ty == Types::NORETURN, ret_ty)
+            }
+        }
+    }
+
+    fn call_result(&mut self, v: Value, ret: Option<ir::Type>, noreturn: bool, ty: TypeId) -> Val {
         if noreturn {
             self.terminate_and_continue(Terminator::Unreachable);
+            return self.undef(ty);
         }
-        if let Some(addr) = sret {
-            return self.load(addr, ret_ty);
-        }
-        if ret.is_some() {
-            Val::One(v)
-        } else {
-            Val::None
+        match ret {
+            None => Val::None,
+            Some(ir::Type::Agg(_)) => {
+                // The result lives in a caller temporary: copy it out right away.
+                let addr = self.slot(ty);
+                self.memcopy(addr, v, ty);
+                Val::A(addr)
+            }
+            Some(_) => Val::S(v),
         }
     }
 
@@ -1426,7 +1801,7 @@ impl FnGen<'_, '_> {
                     return;
                 }
                 self.b.terminate(Terminator::Branch {
-                    cond: v.one(),
+                    cond: v.v(),
                     then,
                     els,
                 });
@@ -1442,7 +1817,7 @@ impl FnGen<'_, '_> {
                 self.expr(e);
             }
             StmtKind::Var(d) => {
-                let Some(&l) = self.m.front.sema.var_local.get(&d) else {
+                let Some(&l) = self.typed().var_local.get(&d) else {
                     return;
                 };
                 let init = match &self.ast().decl(d).kind {
@@ -1459,9 +1834,7 @@ impl FnGen<'_, '_> {
             }
             StmtKind::StaticIf { then, els, .. } => {
                 let taken = self
-                    .m
-                    .front
-                    .sema
+                    .typed()
                     .static_if_taken
                     .get(&s)
                     .copied()
@@ -1501,9 +1874,7 @@ impl FnGen<'_, '_> {
                 self.cond(cond, bb, exit);
                 self.b.seal(bb);
                 self.b.switch_to(bb);
-                self.loops.push((header, exit));
-                self.stmt(body);
-                self.loops.pop();
+                self.loop_body(body, header, exit);
                 self.jump(header);
                 self.b.seal(header);
                 self.b.seal(exit);
@@ -1515,9 +1886,7 @@ impl FnGen<'_, '_> {
                 let exit = self.b.new_block();
                 self.jump(bb);
                 self.b.switch_to(bb);
-                self.loops.push((cb, exit));
-                self.stmt(body);
-                self.loops.pop();
+                self.loop_body(body, cb, exit);
                 self.jump(cb);
                 self.b.seal(cb);
                 self.b.switch_to(cb);
@@ -1547,9 +1916,7 @@ impl FnGen<'_, '_> {
                 }
                 self.b.seal(bb);
                 self.b.switch_to(bb);
-                self.loops.push((sb, exit));
-                self.stmt(body);
-                self.loops.pop();
+                self.loop_body(body, sb, exit);
                 self.jump(sb);
                 self.b.seal(sb);
                 self.b.switch_to(sb);
@@ -1561,35 +1928,90 @@ impl FnGen<'_, '_> {
                 self.b.seal(exit);
                 self.b.switch_to(exit);
             }
+            StmtKind::Switch {
+                value,
+                cases,
+                default,
+            } => {
+                let vt = self.typed().expr_target[value.index()];
+                let int = self.types().int_like(vt).unwrap_or(IntTy::I32);
+                let v = self.expr(value).v();
+                if self.b.is_terminated() {
+                    return;
+                }
+                let exit = self.b.new_block();
+                let mut targets = Vec::new();
+                let mut table = Vec::new();
+                for c in &cases {
+                    let blk = self.b.new_block();
+                    targets.push(blk);
+                    for &k in &c.values {
+                        let kv = self.typed().expr_const.get(&k).copied().unwrap_or(0);
+                        table.push((int.wrap(kv) as i64, blk));
+                    }
+                }
+                let def = if default.is_some() {
+                    self.b.new_block()
+                } else {
+                    exit
+                };
+                self.b.terminate(Terminator::Switch {
+                    value: v,
+                    cases: table,
+                    default: def,
+                });
+                for (c, &blk) in cases.iter().zip(&targets) {
+                    self.b.seal(blk);
+                    self.b.switch_to(blk);
+                    self.breaks.push(exit);
+                    self.stmt(c.body);
+                    self.breaks.pop();
+                    self.jump(exit);
+                }
+                if let Some(d) = default {
+                    self.b.seal(def);
+                    self.b.switch_to(def);
+                    self.breaks.push(exit);
+                    self.stmt(d);
+                    self.breaks.pop();
+                    self.jump(exit);
+                }
+                self.b.seal(exit);
+                self.b.switch_to(exit);
+            }
             StmtKind::Return(v) => {
                 let val = v.map(|e| self.expr(e));
                 if self.b.is_terminated() {
                     return;
                 }
-                if let (Some(addr), Some(v)) = (self.sret, val) {
-                    self.store(addr, self.ret, v);
-                    self.terminate_and_continue(Terminator::Return(None));
-                    return;
-                }
                 let term = match (val, self.types().repr(self.ret)) {
-                    (Some(Val::One(x)), IrRepr::Scalar(_)) => Terminator::Return(Some(x)),
+                    (Some(Val::S(x)), IrRepr::Scalar(_)) => Terminator::Return(Some(x)),
+                    (Some(Val::A(x)), IrRepr::Agg) => Terminator::Return(Some(x)),
                     _ if self.ret == Types::NORETURN => Terminator::Unreachable,
                     _ => Terminator::Return(None),
                 };
                 self.terminate_and_continue(term);
             }
             StmtKind::Break => {
-                if let Some(&(_, exit)) = self.loops.last() {
+                if let Some(&exit) = self.breaks.last() {
                     self.terminate_and_continue(Terminator::Jump(exit));
                 }
             }
             StmtKind::Continue => {
-                if let Some(&(cont, _)) = self.loops.last() {
+                if let Some(&cont) = self.continues.last() {
                     self.terminate_and_continue(Terminator::Jump(cont));
                 }
             }
-            StmtKind::Empty => {}
+            StmtKind::Empty | StmtKind::Decl(_) | StmtKind::StaticAssert { .. } => {}
         }
+    }
+
+    fn loop_body(&mut self, body: StmtId, cont: BlockId, exit: BlockId) {
+        self.breaks.push(exit);
+        self.continues.push(cont);
+        self.stmt(body);
+        self.breaks.pop();
+        self.continues.pop();
     }
 }
 
@@ -1707,20 +2129,26 @@ mod tests {
         );
         assert_eq!(d, "");
         assert_eq!(ir.matches("const = [68 69]").count(), 1, "{ir}"); // one "hi"
-        assert!(ir.contains("global @main.msg size 16 align 8 = ["), "{ir}");
-        assert!(ir.contains("reloc +0 = @.str.0 + 0"), "{ir}");
+        assert!(
+            ir.contains("global @main.msg size 16 align 8 = [02 00 00 00 00 00 00 00"),
+            "{ir}"
+        );
+        assert!(ir.contains("reloc +8 = @.str.0 + 0"), "{ir}");
     }
 
     #[test]
-    fn slices_are_returned_through_a_hidden_pointer() {
+    fn slices_are_aggregates_length_first() {
         let (ir, d) = compile(
             "u8[] pick(bool b) { if (b) return \"yes\"; return \"no\"; }\ni32 main() { u8[] s = pick(true); return cast(i32)s.length; }",
             Target::LinuxX64,
             true,
         );
         assert_eq!(d, "");
-        assert!(ir.contains("fn @main.pick(ptr, i8) -> void"), "{ir}");
-        assert!(ir.contains("slot0: size 16 align 8"), "{ir}");
+        assert!(
+            ir.contains("agg0 = size 16 align 8 { 0: i64, 8: ptr }"),
+            "{ir}"
+        );
+        assert!(ir.contains("fn @main.pick(i8) -> agg0"), "{ir}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! [`decode_int`], [`decode_char`] and [`decode_string`].
 
 use super::token::{Token, TokenKind, TokenStore};
-use super::types::IntTy;
+use super::types::{FloatTy, IntTy};
 use crate::compilation::Compilation;
 use crate::diag::{Diagnostics, Span};
 use crate::source::FileId;
@@ -246,35 +246,62 @@ impl Lexer<'_> {
     }
 
     fn number(&mut self, start: usize) {
-        while is_ident_char(self.peek(0)) {
-            self.pos += 1;
-        }
-        if self.peek(0) == b'.' && self.peek(1).is_ascii_digit() {
-            self.pos += 1;
+        let radix_prefix =
+            self.peek(0) == b'0' && matches!(self.peek(1), b'x' | b'X' | b'b' | b'B');
+        let mut is_float = false;
+        if radix_prefix {
             while is_ident_char(self.peek(0)) {
                 self.pos += 1;
             }
-            self.error(
-                start,
-                self.pos,
-                "floating-point literals are not supported yet",
-            );
-            self.push(TokenKind::IntLit, start);
-            // Keep a valid literal in the token stream so the parser does not cascade.
-            if let Some(t) = self.out.last_mut() {
-                t.end = t.start + 1;
+        } else {
+            while self.peek(0).is_ascii_digit() || self.peek(0) == b'_' {
+                self.pos += 1;
             }
-            return;
+            if self.peek(0) == b'.' && self.peek(1).is_ascii_digit() {
+                is_float = true;
+                self.pos += 1;
+                while self.peek(0).is_ascii_digit() || self.peek(0) == b'_' {
+                    self.pos += 1;
+                }
+            }
+            if matches!(self.peek(0), b'e' | b'E')
+                && (self.peek(1).is_ascii_digit()
+                    || (matches!(self.peek(1), b'+' | b'-') && self.peek(2).is_ascii_digit()))
+            {
+                is_float = true;
+                self.pos += 2;
+                while self.peek(0).is_ascii_digit() || self.peek(0) == b'_' {
+                    self.pos += 1;
+                }
+            }
+            while is_ident_char(self.peek(0)) {
+                self.pos += 1;
+            }
+            let text = self.text(start);
+            if text.ends_with("f32") || text.ends_with("f64") {
+                is_float = true;
+            }
         }
-        if let Err(msg) = decode_int(self.text(start)) {
+        let result = if is_float {
+            decode_float(self.text(start)).map(|_| ())
+        } else {
+            decode_int(self.text(start)).map(|_| ())
+        };
+        let kind = if is_float {
+            TokenKind::FloatLit
+        } else {
+            TokenKind::IntLit
+        };
+        if let Err(msg) = result {
             self.error(start, self.pos, msg);
+            // Keep a valid literal in the token stream so the parser does not cascade.
             self.push(TokenKind::IntLit, start);
             if let Some(t) = self.out.last_mut() {
                 t.end = t.start + 1;
             }
             return;
         }
-        self.push(TokenKind::IntLit, start);
+        self.push(kind, start);
     }
 
     fn string(&mut self, start: usize) {
@@ -437,6 +464,34 @@ pub fn decode_int(text: &str) -> Result<(u64, Option<IntTy>), String> {
     Ok((value, suffix))
 }
 
+/// Decodes a floating-point literal token (`1.5`, `2e-3`, `1_000.25`, `42_f32`, `1.5f64`):
+/// its value and optional type suffix.
+pub fn decode_float(text: &str) -> Result<(f64, Option<FloatTy>), String> {
+    let bad = || format!("invalid floating-point literal `{text}`");
+    let (body, suffix) = if let Some(b) = text.strip_suffix("f32") {
+        (b, Some(FloatTy::F32))
+    } else if let Some(b) = text.strip_suffix("f64") {
+        (b, Some(FloatTy::F64))
+    } else {
+        (text, None)
+    };
+    let digits: String = body.chars().filter(|&c| c != '_').collect();
+    if digits.is_empty() || !digits.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    if !digits
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+    {
+        return Err(bad());
+    }
+    let v: f64 = digits.parse().map_err(|_| bad())?;
+    if !v.is_finite() || (suffix == Some(FloatTy::F32) && !(v as f32).is_finite()) {
+        return Err(format!("floating-point literal `{text}` is too large"));
+    }
+    Ok((v, suffix))
+}
+
 /// Decodes a character literal token (`'a'`, `'\n'`, `'\x41'`) to its byte value.
 pub fn decode_char(text: &str) -> Result<u8, String> {
     let inner = text
@@ -584,8 +639,19 @@ mod tests {
         assert_eq!(e, vec!["unexpected character `$`"]);
         let (_, e) = lex("#foo");
         assert_eq!(e, vec!["unknown directive `#foo`"]);
-        let (_, e) = lex("1.5");
-        assert_eq!(e, vec!["floating-point literals are not supported yet"]);
+        let (k, e) = lex("1.5 2e3 7_f32 1..2 0x1F");
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(
+            k,
+            vec![
+                FloatLit, FloatLit, FloatLit, IntLit, DotDot, IntLit, IntLit, Eof
+            ]
+        );
+        assert_eq!(decode_float("42_f32"), Ok((42.0, Some(FloatTy::F32))));
+        assert_eq!(decode_float("1_000.25"), Ok((1000.25, None)));
+        assert_eq!(decode_float("2.5e-1f64"), Ok((0.25, Some(FloatTy::F64))));
+        let (_, e) = lex("1e999");
+        assert_eq!(e, vec!["floating-point literal `1e999` is too large"]);
         // Arbitrary bytes (including invalid UTF-8 through from_utf8_lossy) never panic.
         let garbage: String = (0u8..=255).map(|b| b as char).collect();
         let _ = lex(&garbage);

@@ -15,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::ast::*;
-use super::lexer::{decode_char, decode_int, decode_string};
+use super::lexer::{decode_char, decode_float, decode_int, decode_string};
 use super::token::{Token, TokenKind};
 use super::types::IntTy;
 use super::{FrontState, Ident, Interner, MAX_NESTING};
@@ -440,7 +440,7 @@ impl<'a> Parser<'a> {
                     out.push(d);
                 }
             }
-            HashAssert | HashForeach => {
+            HashForeach => {
                 let span = self.span();
                 let name = self.tok_text(self.tok()).to_string();
                 self.error(span, format!("`{name}` is not supported yet"));
@@ -463,12 +463,23 @@ impl<'a> Parser<'a> {
                     self.parse_var_or_func(out, attrs);
                 }
             }
-            KwStruct | KwUnion | KwEnum | KwAlias => {
-                let span = self.span();
-                let what = self.kind().describe();
-                self.error(span, format!("`{what}` declarations are not supported yet"));
+            KwStruct | KwUnion => {
+                if let Some(d) = self.parse_struct(sticky) {
+                    out.push(d);
+                }
             }
-            k if k.is_basic_type() || k == Ident || k == KwTypeof => {
+            KwEnum => self.parse_enum(out),
+            KwAlias => {
+                if let Some(d) = self.parse_alias() {
+                    out.push(d);
+                }
+            }
+            HashAssert => {
+                if let Some(d) = self.parse_static_assert_decl() {
+                    out.push(d);
+                }
+            }
+            k if k.is_basic_type() || k == Ident || k == KwTypeof || k == KwAuto => {
                 let attrs = sticky.clone();
                 self.parse_var_or_func(out, attrs);
             }
@@ -477,6 +488,178 @@ impl<'a> Parser<'a> {
                 self.bump();
             }
         }
+    }
+
+    fn empty_name(&mut self) -> Ident {
+        self.interner.intern("")
+    }
+
+    /// `struct Name { members }` / `union Name { members }` (also `struct Name;`).
+    fn parse_struct(&mut self, sticky: &[(Attr, Span)]) -> Option<DeclId> {
+        let is_union = self.bump().kind == TokenKind::KwUnion;
+        let (name, span) = self.ident("a struct name")?;
+        let members = if self.eat(TokenKind::Semi) {
+            Vec::new()
+        } else {
+            if !self.expect(TokenKind::LBrace) {
+                return None;
+            }
+            if !self.enter() {
+                self.leave();
+                return None;
+            }
+            let m = self.parse_decls(TokenKind::RBrace, sticky);
+            self.leave();
+            self.expect(TokenKind::RBrace);
+            m
+        };
+        Some(self.ast.add_decl(Decl {
+            kind: DeclKind::Struct { is_union, members },
+            name,
+            span,
+        }))
+    }
+
+    /// The enum forms: `enum X = e;`, `enum T X = e;`, `enum { .. }`, `enum : T { .. }`,
+    /// `enum Name { .. }`, `enum Name : T { .. }`, `enum Name;`, `enum Name : T;`.
+    fn parse_enum(&mut self, out: &mut Vec<DeclId>) {
+        use TokenKind::*;
+        let kw = self.bump();
+        let kw_span = Span::new(self.file, kw.start, kw.end);
+        let (name, span, base) = match self.kind() {
+            LBrace => (self.empty_name(), kw_span, None),
+            Colon => {
+                self.bump();
+                let t = self.parse_type();
+                (self.empty_name(), kw_span, Some(t))
+            }
+            Ident if self.kind_at(self.pos + 1) == Eq => {
+                let Some((name, span)) = self.ident("a constant name") else {
+                    return;
+                };
+                self.bump(); // =
+                let value = self.expr();
+                self.expect(Semi);
+                out.push(self.ast.add_decl(Decl {
+                    kind: DeclKind::EnumConst { ty: None, value },
+                    name,
+                    span,
+                }));
+                return;
+            }
+            Ident if matches!(self.kind_at(self.pos + 1), LBrace | Colon | Semi) => {
+                let Some((name, span)) = self.ident("an enum name") else {
+                    return;
+                };
+                let base = if self.eat(Colon) {
+                    Some(self.parse_type())
+                } else {
+                    None
+                };
+                (name, span, base)
+            }
+            _ => {
+                // `enum T NAME = value;`
+                let ty = self.parse_type();
+                if self.recovering {
+                    return;
+                }
+                let Some((name, span)) = self.ident("a constant name") else {
+                    return;
+                };
+                if !self.expect(Eq) {
+                    return;
+                }
+                let value = self.expr();
+                self.expect(Semi);
+                out.push(self.ast.add_decl(Decl {
+                    kind: DeclKind::EnumConst {
+                        ty: Some(ty),
+                        value,
+                    },
+                    name,
+                    span,
+                }));
+                return;
+            }
+        };
+        if self.recovering {
+            return;
+        }
+        let mut members = Vec::new();
+        if !self.eat(Semi) {
+            if !self.expect(LBrace) {
+                return;
+            }
+            while self.kind() != RBrace && self.kind() != Eof {
+                let Some((mname, mspan)) = self.ident("an enum member name") else {
+                    return;
+                };
+                let init = if self.eat(Eq) {
+                    Some(self.expr())
+                } else {
+                    None
+                };
+                members.push(self.ast.add_decl(Decl {
+                    kind: DeclKind::EnumMember { init },
+                    name: mname,
+                    span: mspan,
+                }));
+                if !self.eat(Comma) {
+                    break;
+                }
+            }
+            self.expect(RBrace);
+        }
+        out.push(self.ast.add_decl(Decl {
+            kind: DeclKind::Enum { base, members },
+            name,
+            span,
+        }));
+    }
+
+    /// `alias Name = Type;`
+    fn parse_alias(&mut self) -> Option<DeclId> {
+        self.bump();
+        let (name, span) = self.ident("an alias name")?;
+        if !self.expect(TokenKind::Eq) {
+            return None;
+        }
+        let target = self.parse_type();
+        self.expect(TokenKind::Semi);
+        Some(self.ast.add_decl(Decl {
+            kind: DeclKind::Alias { target },
+            name,
+            span,
+        }))
+    }
+
+    /// `#assert(cond)` or `#assert(cond, "message")` and its `;`.
+    fn parse_static_assert(&mut self) -> Option<(ExprId, Option<ExprId>, Span)> {
+        let start = self.span();
+        self.bump();
+        if !self.expect(TokenKind::LParen) {
+            return None;
+        }
+        let cond = self.expr();
+        let msg = if self.eat(TokenKind::Comma) {
+            Some(self.expr())
+        } else {
+            None
+        };
+        self.expect(TokenKind::RParen);
+        self.expect(TokenKind::Semi);
+        Some((cond, msg, start))
+    }
+
+    fn parse_static_assert_decl(&mut self) -> Option<DeclId> {
+        let (cond, msg, span) = self.parse_static_assert()?;
+        let name = self.empty_name();
+        Some(self.ast.add_decl(Decl {
+            kind: DeclKind::StaticAssert { cond, msg },
+            name,
+            span,
+        }))
     }
 
     fn parse_attr(&mut self) -> Option<(Attr, Span)> {
@@ -635,8 +818,14 @@ impl<'a> Parser<'a> {
             } else {
                 None
             };
+            let default = if self.eat(TokenKind::Eq) {
+                Some(self.expr())
+            } else {
+                None
+            };
             params.push(Param {
                 ty,
+                default,
                 name: pname,
                 span,
             });
@@ -722,6 +911,10 @@ impl<'a> Parser<'a> {
             KwU64 => BasicType::Int(IntTy::U64),
             KwF32 => BasicType::F32,
             KwF64 => BasicType::F64,
+            KwAuto => {
+                self.bump();
+                return self.ast_add_type(TypeExprKind::Auto, start);
+            }
             KwTypeof => {
                 self.bump();
                 let ok = self.expect(LParen) && self.expect(KwNull) && self.expect(RParen);
@@ -754,6 +947,28 @@ impl<'a> Parser<'a> {
         self.ast.add_type(kind, span)
     }
 
+    /// A basic type keyword alone (in expressions: `i32.max`).
+    fn parse_basic_type_only(&mut self) -> TypeExprId {
+        use TokenKind::*;
+        let span = self.span();
+        let base = match self.bump().kind {
+            KwVoid => BasicType::Void,
+            KwNoreturn => BasicType::Noreturn,
+            KwBool => BasicType::Bool,
+            KwI8 => BasicType::Int(IntTy::I8),
+            KwI16 => BasicType::Int(IntTy::I16),
+            KwI32 => BasicType::Int(IntTy::I32),
+            KwI64 => BasicType::Int(IntTy::I64),
+            KwU8 => BasicType::Int(IntTy::U8),
+            KwU16 => BasicType::Int(IntTy::U16),
+            KwU32 => BasicType::Int(IntTy::U32),
+            KwU64 => BasicType::Int(IntTy::U64),
+            KwF32 => BasicType::F32,
+            _ => BasicType::F64,
+        };
+        self.ast_add_type(TypeExprKind::Basic(base), span)
+    }
+
     fn type_suffixes(&mut self, mut ty: TypeExprId) -> TypeExprId {
         let start = self.ast.type_expr(ty).span;
         loop {
@@ -774,9 +989,30 @@ impl<'a> Parser<'a> {
                     }
                 }
                 TokenKind::KwFunction => {
-                    let span = self.span();
-                    self.error(span, "function pointer types are not supported yet");
-                    return ty;
+                    self.bump();
+                    if !self.expect(TokenKind::LParen) {
+                        return ty;
+                    }
+                    let mut params = Vec::new();
+                    while self.kind() != TokenKind::RParen && self.kind() != TokenKind::Eof {
+                        let p = self.parse_type();
+                        if self.recovering {
+                            return ty;
+                        }
+                        params.push(p);
+                        // An optional parameter name.
+                        if self.kind() == TokenKind::Ident {
+                            self.bump();
+                        }
+                        if !self.eat(TokenKind::Comma) {
+                            break;
+                        }
+                    }
+                    self.expect(TokenKind::RParen);
+                    ty = self.ast_add_type(
+                        TypeExprKind::Func { ret: ty, params },
+                        start.to(self.prev_span()),
+                    );
                 }
                 _ => return ty,
             }
@@ -789,7 +1025,7 @@ impl<'a> Parser<'a> {
         let mut i = self.pos;
         match self.kind_at(i) {
             k if k.is_basic_type() => return true,
-            KwTypeof => return true,
+            KwTypeof | KwAuto => return true,
             Ident => i += 1,
             _ => return false,
         }
@@ -809,6 +1045,28 @@ impl<'a> Parser<'a> {
                                 }
                             }
                             Eof | Semi | LBrace | RBrace | DotDot => return false,
+                            _ => {}
+                        }
+                        i += 1;
+                    }
+                }
+                KwFunction => {
+                    i += 1;
+                    if self.kind_at(i) != LParen {
+                        return false;
+                    }
+                    let mut depth = 0;
+                    loop {
+                        match self.kind_at(i) {
+                            LParen => depth += 1,
+                            RParen => {
+                                depth -= 1;
+                                if depth == 0 {
+                                    i += 1;
+                                    break;
+                                }
+                            }
+                            Eof | Semi | LBrace | RBrace => return false,
                             _ => {}
                         }
                         i += 1;
@@ -957,8 +1215,64 @@ impl<'a> Parser<'a> {
             }
             HashVersion | HashIf => return self.parse_static_if_stmt(),
             KwSwitch => {
-                self.error(start, "`switch` is not supported yet");
-                StmtKind::Empty
+                self.bump();
+                let value = self.paren_expr();
+                let mut cases = Vec::new();
+                let mut default = None;
+                if self.expect(LBrace) {
+                    while self.kind() != RBrace && self.kind() != Eof && !self.recovering {
+                        if self.eat(KwElse) {
+                            if default.is_some() {
+                                let sp = self.prev_span();
+                                self.error(sp, "`switch` has more than one `else` case");
+                            }
+                            default = Some(self.parse_stmt());
+                            continue;
+                        }
+                        let mut values = vec![self.expr()];
+                        while self.eat(Comma) {
+                            values.push(self.expr());
+                        }
+                        if self.recovering {
+                            break;
+                        }
+                        if self.kind() != LBrace {
+                            self.error_expected("`{`");
+                            break;
+                        }
+                        let body = self.parse_stmt();
+                        cases.push(SwitchCase { values, body });
+                    }
+                    self.expect(RBrace);
+                }
+                StmtKind::Switch {
+                    value,
+                    cases,
+                    default,
+                }
+            }
+            HashAssert => match self.parse_static_assert() {
+                Some((cond, msg, _)) => StmtKind::StaticAssert { cond, msg },
+                None => StmtKind::Empty,
+            },
+            KwEnum | KwAlias | KwStruct | KwUnion => {
+                let mut out = Vec::new();
+                match self.kind() {
+                    KwEnum => self.parse_enum(&mut out),
+                    KwAlias => out.extend(self.parse_alias()),
+                    _ => out.extend(self.parse_struct(&[])),
+                }
+                let stmts: Vec<StmtId> = out
+                    .into_iter()
+                    .map(|d| {
+                        let sp = start.to(self.prev_span());
+                        self.ast.add_stmt(StmtKind::Decl(d), sp)
+                    })
+                    .collect();
+                if stmts.len() == 1 {
+                    return stmts[0];
+                }
+                StmtKind::Group(stmts)
             }
             _ if self.looks_like_decl() => {
                 let vars = self.parse_local_vars();
@@ -1126,12 +1440,20 @@ impl<'a> Parser<'a> {
         self.bump();
         let arg = self.unary_nested();
         let span = start.to(self.ast.expr(arg).span);
-        if op == UnaryOp::Neg
-            && let ExprKind::IntLit { negative, .. } = &mut self.ast.exprs[arg.index()].kind
-        {
-            *negative = !*negative;
-            self.ast.exprs[arg.index()].span = span;
-            return arg;
+        if op == UnaryOp::Neg {
+            match &mut self.ast.exprs[arg.index()].kind {
+                ExprKind::IntLit { negative, .. } => {
+                    *negative = !*negative;
+                    self.ast.exprs[arg.index()].span = span;
+                    return arg;
+                }
+                ExprKind::FloatLit { value, .. } => {
+                    *value = -*value;
+                    self.ast.exprs[arg.index()].span = span;
+                    return arg;
+                }
+                _ => {}
+            }
         }
         self.mk(ExprKind::Unary { op, arg }, span, &[arg])
     }
@@ -1159,7 +1481,15 @@ impl<'a> Parser<'a> {
                 LParen => {
                     self.bump();
                     let mut args = Vec::new();
+                    let mut names = Vec::new();
                     while self.kind() != RParen && self.kind() != Eof {
+                        if self.kind() == Ident && self.kind_at(self.pos + 1) == Colon {
+                            let named = self.ident("an argument name");
+                            self.bump(); // :
+                            names.push(named);
+                        } else {
+                            names.push(None);
+                        }
                         args.push(self.expr());
                         if !self.eat(Comma) {
                             break;
@@ -1172,7 +1502,16 @@ impl<'a> Parser<'a> {
                     let span = start.to(self.prev_span());
                     let mut children = args.clone();
                     children.push(e);
-                    e = self.mk(ExprKind::Call { callee: e, args }, span, &children);
+                    names.resize(args.len(), None);
+                    e = self.mk(
+                        ExprKind::Call {
+                            callee: e,
+                            args,
+                            names,
+                        },
+                        span,
+                        &children,
+                    );
                 }
                 LBracket => {
                     self.bump();
@@ -1253,6 +1592,14 @@ impl<'a> Parser<'a> {
                     negative: false,
                     suffix,
                 }
+            }
+            FloatLit => {
+                let (value, suffix) = decode_float(self.tok_text(t)).unwrap_or((0.0, None));
+                ExprKind::FloatLit { value, suffix }
+            }
+            k if k.is_basic_type() => {
+                let ty = self.parse_basic_type_only();
+                return self.ast.add_expr(ExprKind::Type(ty), span);
             }
             CharLit => ExprKind::CharLit(decode_char(self.tok_text(t)).unwrap_or(0)),
             StrLit => {

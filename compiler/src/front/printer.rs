@@ -144,6 +144,10 @@ impl Printer<'_> {
                         let n = self.name(name).to_string();
                         let _ = write!(self.out, " {n}");
                     }
+                    if let Some(e) = p.default {
+                        self.out.push_str(" = ");
+                        self.expr(e, true);
+                    }
                 }
                 self.out.push(')');
                 match body {
@@ -159,7 +163,86 @@ impl Printer<'_> {
                 self.static_if_decl(d);
                 self.out.push('\n');
             }
+            _ => {
+                self.other_decl(d);
+                self.out.push('\n');
+            }
         }
+    }
+
+    /// Struct, enum, constant, alias and `#assert` declarations (no trailing newline).
+    fn other_decl(&mut self, d: DeclId) {
+        let decl = self.ast().decl(d).clone();
+        let name = self.name(decl.name).to_string();
+        match &decl.kind {
+            DeclKind::Struct { is_union, members } => {
+                let kw = if *is_union { "union" } else { "struct" };
+                let _ = writeln!(self.out, "{kw} {name} {{");
+                self.indent += 1;
+                for &m in members {
+                    self.decl(m);
+                }
+                self.indent -= 1;
+                self.line_start();
+                self.out.push('}');
+            }
+            DeclKind::Enum { base, members } => {
+                self.out.push_str("enum");
+                if !name.is_empty() {
+                    let _ = write!(self.out, " {name}");
+                }
+                if let Some(b) = base {
+                    self.out.push_str(" : ");
+                    self.ty(*b);
+                }
+                if members.is_empty() && !name.is_empty() {
+                    self.out.push(';');
+                    return;
+                }
+                self.out.push_str(" { ");
+                for (i, &m) in members.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    let md = self.ast().decl(m).clone();
+                    let n = self.name(md.name).to_string();
+                    self.out.push_str(&n);
+                    if let DeclKind::EnumMember { init: Some(e) } = md.kind {
+                        self.out.push_str(" = ");
+                        self.expr(e, true);
+                    }
+                }
+                self.out.push_str(" }");
+            }
+            DeclKind::EnumMember { .. } => self.out.push_str(&name),
+            DeclKind::EnumConst { ty, value } => {
+                self.out.push_str("enum ");
+                if let Some(t) = ty {
+                    self.ty(*t);
+                    self.out.push(' ');
+                }
+                let _ = write!(self.out, "{name} = ");
+                self.expr(*value, true);
+                self.out.push(';');
+            }
+            DeclKind::Alias { target } => {
+                let _ = write!(self.out, "alias {name} = ");
+                self.ty(*target);
+                self.out.push(';');
+            }
+            DeclKind::StaticAssert { cond, msg } => self.static_assert(*cond, *msg),
+            _ => {}
+        }
+    }
+
+    fn static_assert(&mut self, cond: ExprId, msg: Option<ExprId>) {
+        self.out.push_str("#assert(");
+        self.expr(cond, true);
+        if let Some(m) = msg {
+            self.out.push_str(", ");
+            self.expr(m, true);
+        }
+        self.out.push_str(");");
     }
 
     fn static_if_decl(&mut self, d: DeclId) {
@@ -230,6 +313,18 @@ impl Printer<'_> {
                 self.expr(n, true);
                 self.out.push(']');
             }
+            TypeExprKind::Func { ret, params } => {
+                self.ty(ret);
+                self.out.push_str(" function(");
+                for (i, &p) in params.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.ty(p);
+                }
+                self.out.push(')');
+            }
+            TypeExprKind::Auto => self.out.push_str("auto"),
             TypeExprKind::Error => self.out.push_str("<error>"),
         }
     }
@@ -355,6 +450,39 @@ impl Printer<'_> {
             StmtKind::Break => self.out.push_str("break;"),
             StmtKind::Continue => self.out.push_str("continue;"),
             StmtKind::Empty => self.out.push(';'),
+            StmtKind::Switch {
+                value,
+                cases,
+                default,
+            } => {
+                self.out.push_str("switch (");
+                self.expr(*value, true);
+                self.out.push_str(") {\n");
+                self.indent += 1;
+                for c in cases {
+                    self.line_start();
+                    for (i, &v) in c.values.iter().enumerate() {
+                        if i > 0 {
+                            self.out.push_str(", ");
+                        }
+                        self.expr(v, true);
+                    }
+                    self.out.push(' ');
+                    self.stmt_inline(c.body);
+                    self.out.push('\n');
+                }
+                if let Some(d) = default {
+                    self.line_start();
+                    self.out.push_str("else ");
+                    self.stmt_inline(*d);
+                    self.out.push('\n');
+                }
+                self.indent -= 1;
+                self.line_start();
+                self.out.push('}');
+            }
+            StmtKind::StaticAssert { cond, msg } => self.static_assert(*cond, *msg),
+            StmtKind::Decl(d) => self.other_decl(*d),
             StmtKind::StaticIf { cond, then, els } => {
                 self.static_cond(cond);
                 self.out.push_str(" {\n");
@@ -388,6 +516,7 @@ impl Printer<'_> {
     fn is_postfix(&self, e: ExprId) -> bool {
         match &self.ast().expr(e).kind {
             ExprKind::IntLit { negative, .. } => !negative,
+            ExprKind::FloatLit { value, .. } => !value.is_sign_negative(),
             ExprKind::Unary { op, .. } => matches!(op, UnaryOp::PostInc | UnaryOp::PostDec),
             ExprKind::Binary { .. } | ExprKind::Assign { .. } | ExprKind::Cast { .. } => false,
             _ => true,
@@ -422,6 +551,17 @@ impl Printer<'_> {
                     self.out.push_str(IntTy::name(*s));
                 }
             }
+            ExprKind::FloatLit { value, suffix } => {
+                let mut t = format!("{value:?}");
+                if t.contains("inf") || t.contains("NaN") {
+                    t = "0.0".into();
+                }
+                self.out.push_str(&t);
+                if let Some(s) = suffix {
+                    let _ = write!(self.out, "_{}", s.name());
+                }
+            }
+            ExprKind::Type(t) => self.ty(*t),
             ExprKind::CharLit(c) => {
                 self.out.push('\'');
                 escape_byte(*c, b'\'', &mut self.out);
@@ -482,12 +622,20 @@ impl Printer<'_> {
                     self.out.push(')');
                 }
             }
-            ExprKind::Call { callee, args } => {
+            ExprKind::Call {
+                callee,
+                args,
+                names,
+            } => {
                 self.operand(*callee);
                 self.out.push('(');
                 for (i, &a) in args.iter().enumerate() {
                     if i > 0 {
                         self.out.push_str(", ");
+                    }
+                    if let Some(Some((n, _))) = names.get(i) {
+                        let n = self.name(*n).to_string();
+                        let _ = write!(self.out, "{n}: ");
                     }
                     self.expr(a, true);
                 }

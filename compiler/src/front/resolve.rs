@@ -1,18 +1,19 @@
-//! Front-end pass: name resolution.
+//! Front-end pass: name resolution of declarations.
 //!
 //! - Builds one module per parsed file (name from `module a.b;` or the file's default
-//!   name), evaluates module-level `#version`/`#if`, registers declarations and reports
-//!   duplicates, resolves imports, and marks the modules reachable from user files.
-//! - Walks every function body of reachable modules with a scope stack: each identifier
-//!   expression becomes a local, a module variable or an overload set (`sema.expr_res`).
-//!   Statement-level `#version`/`#if` pick a branch (`sema.static_if_taken`); branches do
-//!   not introduce a scope. D's rule applies to locals: a local may not shadow another
-//!   local of the same function.
-//! - Checks `break`/`continue` are inside loops.
+//!   name), evaluates module-level and struct-level `#version`/`#if`, registers
+//!   declarations (functions, variables, structs, enums and their anonymous members,
+//!   constants, aliases) and reports duplicates, resolves imports, and marks the modules
+//!   reachable from user files.
+//! - Lists what type checking must visit (`sema.funcs`, `sema.globals`, `sema.others`).
 //!
-//! Lookup order: locals (innermost first), the current module, then the modules it
-//! imports (non-transitively). Functions of the same name from several imported modules
-//! form one overload set; any other clash is an ambiguity error.
+//! Identifiers inside bodies and initializers are resolved by [`super::typeck`], which
+//! walks scopes outward (locals, the enclosing structs' members, the module, then the
+//! modules it imports), as D does.
+//!
+//! `#if` conditions at module or struct level are evaluated here, before the declarations
+//! they guard exist: they may use literals, operators and the module's manifest constants
+//! (`enum debug = true;`) and anonymous enum members declared with constant initializers.
 
 use std::collections::HashMap;
 
@@ -38,6 +39,17 @@ pub fn location(sources: &SourceFiles, span: Span) -> String {
     format!("{}:{}:{}", f.path, l, col)
 }
 
+/// Evaluates a `#version` identifier for the target.
+pub fn version_holds(name: &str, options: &Options) -> bool {
+    match name {
+        "linux" => options.target == Target::LinuxX64,
+        "windows" => options.target == Target::WindowsX64,
+        "jit" => options.jit,
+        "x86_64" | "X86_64" => true,
+        _ => false,
+    }
+}
+
 pub fn resolve_all(
     sources: &SourceFiles,
     options: &Options,
@@ -50,16 +62,11 @@ pub fn resolve_all(
         front,
         diags,
         by_name: HashMap::new(),
-        scopes: Vec::new(),
-        loop_depth: 0,
-        func: None,
-        set_cache: HashMap::new(),
-        module: ModuleId(0),
+        depth: 0,
     };
-    r.front.sema.expr_res = vec![Res::Unresolved; r.front.ast.exprs.len()];
     r.build_modules();
     r.mark_reachable();
-    r.resolve_bodies();
+    r.collect_work();
 }
 
 struct Resolver<'a> {
@@ -68,13 +75,15 @@ struct Resolver<'a> {
     front: &'a mut FrontState,
     diags: &'a mut Diagnostics,
     by_name: HashMap<String, ModuleId>,
-    /// Locals visible at this point of the current function, innermost last. `None`
-    /// entries mark scope starts.
-    scopes: Vec<Option<(Ident, LocalId)>>,
-    loop_depth: u32,
-    func: Option<DeclId>,
-    set_cache: HashMap<(ModuleId, Ident), u32>,
-    module: ModuleId,
+    /// Recursion depth of constant evaluation (guards cycles like `enum a = b; enum b = a;`).
+    depth: u32,
+}
+
+/// Where declarations are registered: a module's scope or a struct's.
+#[derive(Clone, Copy)]
+enum Owner {
+    Module(ModuleId),
+    Struct(DeclId),
 }
 
 impl Resolver<'_> {
@@ -123,11 +132,7 @@ impl Resolver<'_> {
             });
             let mut active = Vec::new();
             let mut imports = Vec::new();
-            self.flatten_decls(&top, &mut active, &mut imports);
-            for &d in &active {
-                self.front.sema.decl_module.insert(d, id);
-                self.register(id, d);
-            }
+            self.flatten_decls(Owner::Module(id), id, &top, &mut active, &mut imports);
             self.front.sema.modules[id.index()].decls = active;
             pending_imports.push((id, imports));
         }
@@ -154,33 +159,115 @@ impl Resolver<'_> {
         }
     }
 
-    /// Selects the active declarations of a declaration list (static ifs evaluated).
+    /// Selects the active declarations of a declaration list (static ifs evaluated) and
+    /// registers them in `owner`'s scope, in order (so an `#if` sees what precedes it).
     fn flatten_decls(
         &mut self,
+        owner: Owner,
+        module: ModuleId,
         decls: &[DeclId],
         out: &mut Vec<DeclId>,
-        imports: &mut Vec<(Vec<Ident>, Span)>,
+        imports: &mut Vec<ImportPath>,
     ) {
         for &d in decls {
             let decl = self.front.ast.decl(d);
             match &decl.kind {
-                DeclKind::Import { path } => imports.push((path.clone(), decl.span)),
+                DeclKind::Import { path } => {
+                    if let Owner::Struct(_) = owner {
+                        self.diags
+                            .error(decl.span, "`import` is only allowed at module level");
+                    } else {
+                        imports.push((path.clone(), decl.span))
+                    }
+                }
                 DeclKind::StaticIf { cond, then, els } => {
                     let (cond, then, els) = (cond.clone(), then.clone(), els.clone());
-                    let taken = self.eval_static_cond(&cond);
-                    self.flatten_decls(if taken { &then } else { &els }, out, imports);
+                    let taken = self.eval_static_cond(owner, module, &cond);
+                    self.flatten_decls(
+                        owner,
+                        module,
+                        if taken { &then } else { &els },
+                        out,
+                        imports,
+                    );
                 }
-                DeclKind::Func { .. } | DeclKind::Var { .. } => out.push(d),
+                DeclKind::Struct { members, .. } => {
+                    let members = members.clone();
+                    out.push(d);
+                    self.front.sema.decl_module.insert(d, module);
+                    self.register(owner, d);
+                    if let Owner::Struct(p) = owner {
+                        self.front.sema.parent.insert(d, p);
+                    }
+                    self.front.sema.structs.insert(d, StructScope::default());
+                    let mut inner = Vec::new();
+                    let mut no_imports = Vec::new();
+                    self.flatten_decls(
+                        Owner::Struct(d),
+                        module,
+                        &members,
+                        &mut inner,
+                        &mut no_imports,
+                    );
+                    if let Some(s) = self.front.sema.structs.get_mut(&d) {
+                        s.decls = inner;
+                    }
+                }
+                DeclKind::Enum { members, .. } => {
+                    let members = members.clone();
+                    let anonymous = self.name(decl.name).is_empty();
+                    out.push(d);
+                    self.front.sema.decl_module.insert(d, module);
+                    if let Owner::Struct(p) = owner {
+                        self.front.sema.parent.insert(d, p);
+                    }
+                    if !anonymous {
+                        self.register(owner, d);
+                    }
+                    for m in members {
+                        self.front.sema.parent.insert(m, d);
+                        self.front.sema.decl_module.insert(m, module);
+                        if anonymous {
+                            self.register(owner, m);
+                        }
+                    }
+                }
+                DeclKind::StaticAssert { .. } => {
+                    out.push(d);
+                    self.front.sema.decl_module.insert(d, module);
+                    if let Owner::Struct(p) = owner {
+                        self.front.sema.parent.insert(d, p);
+                    }
+                }
+                DeclKind::Func { .. }
+                | DeclKind::Var { .. }
+                | DeclKind::EnumConst { .. }
+                | DeclKind::Alias { .. }
+                | DeclKind::EnumMember { .. } => {
+                    out.push(d);
+                    self.front.sema.decl_module.insert(d, module);
+                    if let Owner::Struct(p) = owner {
+                        self.front.sema.parent.insert(d, p);
+                    }
+                    self.register(owner, d);
+                }
             }
         }
     }
 
-    fn register(&mut self, m: ModuleId, d: DeclId) {
+    fn scope_mut(&mut self, owner: Owner) -> &mut HashMap<Ident, Vec<DeclId>> {
+        match owner {
+            Owner::Module(m) => &mut self.front.sema.modules[m.index()].scope,
+            Owner::Struct(s) => &mut self.front.sema.structs.entry(s).or_default().scope,
+        }
+    }
+
+    fn register(&mut self, owner: Owner, d: DeclId) {
         let decl = self.front.ast.decl(d);
         let (name, span) = (decl.name, decl.span);
         let is_func = matches!(decl.kind, DeclKind::Func { .. });
-        let existing = self.front.sema.modules[m.index()]
-            .scope
+        let existing = self
+            .scope_mut(owner)
             .get(&name)
             .cloned()
             .unwrap_or_default();
@@ -193,11 +280,7 @@ impl Resolver<'_> {
                 return;
             }
         }
-        self.front.sema.modules[m.index()]
-            .scope
-            .entry(name)
-            .or_default()
-            .push(d);
+        self.scope_mut(owner).entry(name).or_default().push(d);
     }
 
     fn mark_reachable(&mut self) {
@@ -217,18 +300,48 @@ impl Resolver<'_> {
         }
     }
 
+    /// Fills `sema.funcs`, `sema.globals` and `sema.others` from the reachable modules.
+    fn collect_work(&mut self) {
+        for mi in 0..self.front.sema.modules.len() {
+            if !self.front.sema.modules[mi].reachable {
+                continue;
+            }
+            let decls = self.front.sema.modules[mi].decls.clone();
+            self.collect_decls(&decls, true);
+        }
+    }
+
+    fn collect_decls(&mut self, decls: &[DeclId], module_level: bool) {
+        for &d in decls {
+            match &self.front.ast.decl(d).kind {
+                DeclKind::Func { .. } => self.front.sema.funcs.push(d),
+                DeclKind::Var { .. } => {
+                    if module_level {
+                        self.front.sema.globals.push(d)
+                    }
+                }
+                DeclKind::Struct { .. } => {
+                    self.front.sema.others.push(d);
+                    let inner = self
+                        .front
+                        .sema
+                        .structs
+                        .get(&d)
+                        .map(|s| s.decls.clone())
+                        .unwrap_or_default();
+                    self.collect_decls(&inner, false);
+                }
+                _ => self.front.sema.others.push(d),
+            }
+        }
+    }
+
     // ---- static conditions ----
 
-    fn eval_static_cond(&mut self, c: &StaticCond) -> bool {
+    fn eval_static_cond(&mut self, owner: Owner, module: ModuleId, c: &StaticCond) -> bool {
         match c {
-            StaticCond::Version(name, _) => match self.name(*name) {
-                "linux" => self.options.target == Target::LinuxX64,
-                "windows" => self.options.target == Target::WindowsX64,
-                "jit" => self.options.jit,
-                "x86_64" | "X86_64" => true,
-                _ => false,
-            },
-            StaticCond::If(e) => match self.const_eval(*e) {
+            StaticCond::Version(name, _) => version_holds(self.name(*name), self.options),
+            StaticCond::If(e) => match self.const_eval(owner, module, *e) {
                 Some(v) => v != 0,
                 None => {
                     let span = self.front.ast.expr(*e).span;
@@ -240,35 +353,98 @@ impl Resolver<'_> {
         }
     }
 
+    /// Looks a constant up for `#if`: the owner's scope, then the module's.
+    fn lookup_const(&mut self, owner: Owner, module: ModuleId, name: Ident) -> Option<i128> {
+        let mut found = None;
+        if let Owner::Struct(s) = owner {
+            found = self
+                .front
+                .sema
+                .structs
+                .get(&s)
+                .and_then(|sc| sc.scope.get(&name))
+                .and_then(|v| v.first().copied());
+        }
+        if found.is_none() {
+            found = self.front.sema.modules[module.index()]
+                .scope
+                .get(&name)
+                .and_then(|v| v.first().copied());
+        }
+        let d = found?;
+        match self.front.ast.decl(d).kind.clone() {
+            DeclKind::EnumConst { value, .. } => self.const_eval(owner, module, value),
+            DeclKind::EnumMember { init } => {
+                // Anonymous enum member: its initializer, or the previous member plus one.
+                if let Some(e) = init {
+                    return self.const_eval(owner, module, e);
+                }
+                let parent = *self.front.sema.parent.get(&d)?;
+                let DeclKind::Enum { members, .. } = self.front.ast.decl(parent).kind.clone()
+                else {
+                    return None;
+                };
+                let pos = members.iter().position(|&m| m == d)?;
+                if pos == 0 {
+                    return Some(0);
+                }
+                let prev = self.front.ast.decl(members[pos - 1]).name;
+                Some(self.lookup_const(owner, module, prev)? + 1)
+            }
+            _ => None,
+        }
+    }
+
     /// Constant-evaluates literal arithmetic and logic for `#if`.
-    fn const_eval(&self, e: ExprId) -> Option<i128> {
-        let ast = &self.front.ast;
-        Some(match &ast.expr(e).kind {
+    fn const_eval(&mut self, owner: Owner, module: ModuleId, e: ExprId) -> Option<i128> {
+        self.depth += 1;
+        let r = if self.depth > 64 {
+            None
+        } else {
+            self.const_eval_inner(owner, module, e)
+        };
+        self.depth -= 1;
+        r
+    }
+
+    fn const_eval_inner(&mut self, owner: Owner, module: ModuleId, e: ExprId) -> Option<i128> {
+        let kind = self.front.ast.expr(e).kind.clone();
+        Some(match kind {
             ExprKind::IntLit {
                 value, negative, ..
             } => {
-                if *negative {
-                    -(*value as i128)
+                if negative {
+                    -(value as i128)
                 } else {
-                    *value as i128
+                    value as i128
                 }
             }
-            ExprKind::BoolLit(b) => *b as i128,
-            ExprKind::CharLit(c) => *c as i128,
+            ExprKind::BoolLit(b) => b as i128,
+            ExprKind::CharLit(c) => c as i128,
+            ExprKind::Ident(name) => return self.lookup_const(owner, module, name),
             ExprKind::Unary {
                 op: UnaryOp::Not,
                 arg,
-            } => (self.const_eval(*arg)? == 0) as i128,
+            } => (self.const_eval(owner, module, arg)? == 0) as i128,
             ExprKind::Unary {
                 op: UnaryOp::Neg,
                 arg,
-            } => -self.const_eval(*arg)?,
+            } => -self.const_eval(owner, module, arg)?,
+            ExprKind::Unary {
+                op: UnaryOp::BitNot,
+                arg,
+            } => !self.const_eval(owner, module, arg)?,
             ExprKind::Binary { op, lhs, rhs } => {
-                let a = self.const_eval(*lhs)?;
-                let b = self.const_eval(*rhs)?;
+                let a = self.const_eval(owner, module, lhs)?;
+                if op == BinaryOp::AndAnd && a == 0 {
+                    return Some(0);
+                }
+                if op == BinaryOp::OrOr && a != 0 {
+                    return Some(1);
+                }
+                let b = self.const_eval(owner, module, rhs)?;
                 match op {
-                    BinaryOp::AndAnd => (a != 0 && b != 0) as i128,
-                    BinaryOp::OrOr => (a != 0 || b != 0) as i128,
+                    BinaryOp::AndAnd | BinaryOp::OrOr => (b != 0) as i128,
                     BinaryOp::Eq => (a == b) as i128,
                     BinaryOp::Ne => (a != b) as i128,
                     BinaryOp::Lt => (a < b) as i128,
@@ -278,333 +454,15 @@ impl Resolver<'_> {
                     BinaryOp::Add => a.checked_add(b)?,
                     BinaryOp::Sub => a.checked_sub(b)?,
                     BinaryOp::Mul => a.checked_mul(b)?,
+                    BinaryOp::Div => a.checked_div(b)?,
+                    BinaryOp::Rem => a.checked_rem(b)?,
+                    BinaryOp::And => a & b,
+                    BinaryOp::Or => a | b,
+                    BinaryOp::Xor => a ^ b,
                     _ => return None,
                 }
             }
             _ => return None,
         })
-    }
-
-    // ---- bodies ----
-
-    fn resolve_bodies(&mut self) {
-        for mi in 0..self.front.sema.modules.len() {
-            if !self.front.sema.modules[mi].reachable {
-                continue;
-            }
-            self.module = ModuleId(mi as u32);
-            let decls = self.front.sema.modules[mi].decls.clone();
-            for d in decls {
-                let kind = self.front.ast.decl(d).kind.clone();
-                match kind {
-                    DeclKind::Func {
-                        ret, params, body, ..
-                    } => {
-                        self.front.sema.funcs.push(d);
-                        self.func = Some(d);
-                        self.resolve_type(ret);
-                        self.scopes.clear();
-                        self.scopes.push(None);
-                        let mut ids = Vec::new();
-                        for (i, p) in params.iter().enumerate() {
-                            self.resolve_type(p.ty);
-                            let name = p.name.unwrap_or(Ident(u32::MAX));
-                            let id = self.new_local(LocalInfo {
-                                name,
-                                span: p.span,
-                                ty: p.ty,
-                                func: d,
-                                param: Some(i as u32),
-                            });
-                            if p.name.is_some() {
-                                self.declare_local(name, id, p.span);
-                            }
-                            ids.push(id);
-                        }
-                        self.front.sema.func_params.insert(d, ids);
-                        if let Some(b) = body {
-                            self.loop_depth = 0;
-                            // The body block shares the parameters' scope.
-                            if let StmtKind::Block(items) = self.front.ast.stmt(b).kind.clone() {
-                                for s in items {
-                                    self.stmt(s);
-                                }
-                            }
-                        }
-                        self.func = None;
-                    }
-                    DeclKind::Var { ty, init, .. } => {
-                        self.front.sema.globals.push(d);
-                        self.scopes.clear();
-                        self.resolve_type(ty);
-                        if let Some(e) = init {
-                            self.expr(e);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-
-    fn new_local(&mut self, info: LocalInfo) -> LocalId {
-        self.front.sema.locals.push(info);
-        LocalId(self.front.sema.locals.len() as u32 - 1)
-    }
-
-    fn declare_local(&mut self, name: Ident, id: LocalId, span: Span) {
-        if let Some(prev) = self
-            .scopes
-            .iter()
-            .rev()
-            .flatten()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, l)| l)
-        {
-            let at = location(self.sources, self.front.sema.locals[prev.index()].span);
-            let msg = format!("`{}` is already declared at {at}", self.name(name));
-            self.diags.error(span, msg);
-        }
-        self.scopes.push(Some((name, id)));
-    }
-
-    fn push_scope(&mut self) {
-        self.scopes.push(None);
-    }
-
-    fn pop_scope(&mut self) {
-        while let Some(Some(_)) = self.scopes.pop() {}
-    }
-
-    fn resolve_type(&mut self, t: TypeExprId) {
-        match self.front.ast.type_expr(t).kind.clone() {
-            TypeExprKind::Ptr(e) | TypeExprKind::Slice(e) => self.resolve_type(e),
-            TypeExprKind::Array(e, n) => {
-                self.resolve_type(e);
-                self.expr(n);
-            }
-            _ => {}
-        }
-    }
-
-    /// A statement in its own scope (bodies of `if`/`while`/`for`).
-    fn scoped_stmt(&mut self, s: StmtId) {
-        self.push_scope();
-        self.stmt(s);
-        self.pop_scope();
-    }
-
-    fn stmt(&mut self, s: StmtId) {
-        let stmt = self.front.ast.stmt(s).clone();
-        match stmt.kind {
-            StmtKind::Expr(e) => self.expr(e),
-            StmtKind::Var(d) => {
-                let decl = self.front.ast.decl(d).clone();
-                if let DeclKind::Var { ty, init, .. } = decl.kind {
-                    self.resolve_type(ty);
-                    if let Some(e) = init {
-                        self.expr(e);
-                    }
-                    let func = self.func.unwrap_or(DeclId(0));
-                    let id = self.new_local(LocalInfo {
-                        name: decl.name,
-                        span: decl.span,
-                        ty,
-                        func,
-                        param: None,
-                    });
-                    self.front.sema.var_local.insert(d, id);
-                    self.declare_local(decl.name, id, decl.span);
-                }
-            }
-            StmtKind::Block(items) => {
-                self.push_scope();
-                for i in items {
-                    self.stmt(i);
-                }
-                self.pop_scope();
-            }
-            StmtKind::Group(items) => {
-                for i in items {
-                    self.stmt(i);
-                }
-            }
-            StmtKind::If { cond, then, els } => {
-                self.expr(cond);
-                self.scoped_stmt(then);
-                if let Some(e) = els {
-                    self.scoped_stmt(e);
-                }
-            }
-            StmtKind::While { cond, body } => {
-                self.expr(cond);
-                self.loop_depth += 1;
-                self.scoped_stmt(body);
-                self.loop_depth -= 1;
-            }
-            StmtKind::DoWhile { body, cond } => {
-                self.loop_depth += 1;
-                self.scoped_stmt(body);
-                self.loop_depth -= 1;
-                self.expr(cond);
-            }
-            StmtKind::For {
-                init,
-                cond,
-                step,
-                body,
-            } => {
-                self.push_scope();
-                for i in init {
-                    self.stmt(i);
-                }
-                if let Some(c) = cond {
-                    self.expr(c);
-                }
-                for e in step {
-                    self.expr(e);
-                }
-                self.loop_depth += 1;
-                self.scoped_stmt(body);
-                self.loop_depth -= 1;
-                self.pop_scope();
-            }
-            StmtKind::Return(v) => {
-                if let Some(v) = v {
-                    self.expr(v);
-                }
-            }
-            StmtKind::Break | StmtKind::Continue => {
-                if self.loop_depth == 0 {
-                    let what = if stmt.kind == StmtKind::Break {
-                        "break"
-                    } else {
-                        "continue"
-                    };
-                    self.diags
-                        .error(stmt.span, format!("`{what}` outside of a loop"));
-                }
-            }
-            StmtKind::StaticIf { cond, then, els } => {
-                let taken = self.eval_static_cond(&cond);
-                self.front.sema.static_if_taken.insert(s, taken);
-                for i in if taken { then } else { els } {
-                    self.stmt(i);
-                }
-            }
-            StmtKind::Empty => {}
-        }
-    }
-
-    fn expr(&mut self, e: ExprId) {
-        let kind = self.front.ast.expr(e).kind.clone();
-        match kind {
-            ExprKind::Ident(name) => {
-                let res = self.lookup(name, e);
-                self.front.sema.expr_res[e.index()] = res;
-            }
-            ExprKind::Unary { arg, .. } => self.expr(arg),
-            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Assign { lhs, rhs, .. } => {
-                self.expr(lhs);
-                self.expr(rhs);
-            }
-            ExprKind::Call { callee, args } => {
-                self.expr(callee);
-                for a in args {
-                    self.expr(a);
-                }
-            }
-            ExprKind::Index { base, index } => {
-                self.expr(base);
-                self.expr(index);
-            }
-            ExprKind::Slice { base, range } => {
-                self.expr(base);
-                if let Some((lo, hi)) = range {
-                    self.expr(lo);
-                    self.expr(hi);
-                }
-            }
-            ExprKind::Member { base, .. } => self.expr(base),
-            ExprKind::Cast { ty, arg } => {
-                self.resolve_type(ty);
-                self.expr(arg);
-            }
-            ExprKind::IntLit { .. }
-            | ExprKind::CharLit(_)
-            | ExprKind::StrLit(_)
-            | ExprKind::BoolLit(_)
-            | ExprKind::Null
-            | ExprKind::Error => {}
-        }
-    }
-
-    fn lookup(&mut self, name: Ident, e: ExprId) -> Res {
-        if let Some(&(_, l)) = self.scopes.iter().rev().flatten().find(|(n, _)| *n == name) {
-            return Res::Local(l);
-        }
-        let m = self.module;
-        if let Some(decls) = self.front.sema.modules[m.index()].scope.get(&name) {
-            return self.res_for(m, name, decls.clone());
-        }
-        // Imported modules.
-        let imports = self.front.sema.modules[m.index()].imports.clone();
-        let mut found: Vec<(ModuleId, Vec<DeclId>)> = Vec::new();
-        for im in imports {
-            if let Some(decls) = self.front.sema.modules[im.index()].scope.get(&name) {
-                found.push((im, decls.clone()));
-            }
-        }
-        let span = self.front.ast.expr(e).span;
-        match found.len() {
-            0 => {
-                let msg = format!("undefined identifier `{}`", self.name(name));
-                self.diags.error(span, msg);
-                Res::Unresolved
-            }
-            1 => {
-                let (im, decls) = found.pop().unwrap_or((m, Vec::new()));
-                self.res_for(im, name, decls)
-            }
-            _ => {
-                let all_funcs = found.iter().all(|(_, ds)| {
-                    ds.iter()
-                        .all(|d| matches!(self.front.ast.decl(*d).kind, DeclKind::Func { .. }))
-                });
-                if all_funcs {
-                    let set: Vec<DeclId> = found.into_iter().flat_map(|(_, ds)| ds).collect();
-                    self.front.sema.overload_sets.push(set);
-                    Res::Funcs(self.front.sema.overload_sets.len() as u32 - 1)
-                } else {
-                    let mods: Vec<String> = found
-                        .iter()
-                        .map(|(m, _)| format!("`{}`", self.front.sema.modules[m.index()].name))
-                        .collect();
-                    let msg = format!(
-                        "`{}` is ambiguous: it is declared in {}",
-                        self.name(name),
-                        mods.join(" and ")
-                    );
-                    self.diags.error(span, msg);
-                    Res::Unresolved
-                }
-            }
-        }
-    }
-
-    fn res_for(&mut self, m: ModuleId, name: Ident, decls: Vec<DeclId>) -> Res {
-        let first = decls[0];
-        match self.front.ast.decl(first).kind {
-            DeclKind::Var { .. } => Res::Global(first),
-            _ => {
-                if let Some(&i) = self.set_cache.get(&(m, name)) {
-                    return Res::Funcs(i);
-                }
-                self.front.sema.overload_sets.push(decls);
-                let i = self.front.sema.overload_sets.len() as u32 - 1;
-                self.set_cache.insert((m, name), i);
-                Res::Funcs(i)
-            }
-        }
     }
 }

@@ -7,6 +7,7 @@ pub enum TokenKind {
     Eof,
     Ident,
     IntLit,
+    FloatLit,
     CharLit,
     StrLit,
     // keywords
@@ -174,6 +175,7 @@ impl TokenKind {
             Eof => "end of file",
             Ident => "identifier",
             IntLit => "integer literal",
+            FloatLit => "floating-point literal",
             CharLit => "character literal",
             StrLit => "string literal",
             KwModule => "module",

@@ -1,32 +1,42 @@
-//! Front-end pass: type checking.
+//! Front-end pass: type checking (and name resolution inside bodies and initializers).
 //!
-//! Computes the type of every expression of the reachable functions and module variables
-//! (`typed.expr_ty`), the implicit conversion applied where it is used
-//! (`typed.expr_target`), integer constant values (`typed.expr_const`), the overload
-//! chosen by each call, function signatures, kinds and symbol names.
+//! Computes the type of every expression of the reachable functions, module variables,
+//! constants and struct members (`typed.expr_ty`), the implicit conversion applied where
+//! it is used (`typed.expr_target`), what identifiers and members refer to
+//! (`typed.expr_res`, `typed.members`), constant values (`typed.expr_const`,
+//! `expr_fconst`, `expr_str`: the constant evaluator over the typed AST that enum
+//! initializers, array sizes, default arguments, global initializers, `#if` and `#assert`
+//! use), resolved calls (`typed.calls`: overloads, named and default arguments, methods,
+//! UFCS, constructors, function pointers), struct layouts and function signatures.
+//!
+//! Declarations are checked lazily (on first use, with cycle detection) so they may be
+//! used before they are declared, as in D.
+//!
+//! Name lookup: locals (innermost first), the members of the enclosing structs (fields
+//! through the implicit `this`), the module, then the modules it imports (functions of
+//! the same name from several modules form one overload set; any other clash is an
+//! ambiguity error).
 //!
 //! Conversion rules (as D/Vox):
 //! - implicit: integer widening within the same signedness; unsigned to a strictly larger
-//!   signed type; an integer constant to any integer type its value fits; `null` to any
-//!   pointer or slice; `T*` to `void*`; a static array to a slice of its element type;
-//!   `noreturn` to anything. `bool` is not an integer.
-//! - arithmetic and comparisons: both operands are promoted to at least `i32`, then
-//!   converted to their common type: the larger one when the signedness agrees; otherwise
-//!   the unsigned one if it is at least as large, else the signed one. So `i32 < u32`
-//!   compares as `u32` and `i64 < u32` as `i64` (D's and C's rule).
+//!   signed type; an integer constant to any integer type its value fits; integers to
+//!   floats; `f32` to `f64` (and float constants to `f32`); an enum to its base type;
+//!   `null` to any pointer, slice or function pointer; `T*` to `void*`; a static array to
+//!   a slice of its element type; a string literal to `u8*`; `noreturn` to anything.
+//!   `bool` is not an integer.
+//! - arithmetic and comparisons: integers are promoted to at least `i32`, then converted
+//!   to their common type (the larger one when the signedness agrees; otherwise the
+//!   unsigned one if it is at least as large, else the signed one); with a float operand
+//!   both become the larger float type.
 //! - overloads: exact = 0, widening within the same signedness (or a constant of the same
 //!   signedness that fits) = 1, any other implicit conversion = 2; the lowest total wins.
-//!   A constant that fits only by changing signedness ranks 2, so `println(42)` picks
-//!   `println(i64)` over `println(u64)`.
-//!
-//! Limits of this stage (clear errors): functions returning static arrays, body-less
-//! functions returning slices, static array parameters, copying static arrays, function
-//! pointers.
+
+use std::collections::{HashMap, HashSet};
 
 use super::ast::*;
-use super::resolve::location;
+use super::resolve::{location, version_holds};
 use super::sema::*;
-use super::types::{IntTy, TypeId, TypeKind, Types};
+use super::types::{FloatTy, FnSig, IntTy, StructLayout, TypeId, TypeKind, Types};
 use super::{FrontState, Ident, Interner};
 use crate::compilation::{Compilation, Options};
 use crate::diag::{Diagnostics, Span};
@@ -37,12 +47,36 @@ pub fn run(c: &mut Compilation) {
     check_all(&c.sources, &c.options, &mut c.front, &mut c.diags);
 }
 
+/// Names the checker compares identifiers with.
+struct Names {
+    this: Ident,
+    length: Ident,
+    ptr: Ident,
+    sizeof: Ident,
+    alignof: Ident,
+    min: Ident,
+    max: Ident,
+    offsetof: Ident,
+    main: Ident,
+}
+
 pub fn check_all(
     sources: &SourceFiles,
     options: &Options,
     front: &mut FrontState,
     diags: &mut Diagnostics,
 ) {
+    let names = Names {
+        this: front.interner.intern("this"),
+        length: front.interner.intern("length"),
+        ptr: front.interner.intern("ptr"),
+        sizeof: front.interner.intern("sizeof"),
+        alignof: front.interner.intern("alignof"),
+        min: front.interner.intern("min"),
+        max: front.interner.intern("max"),
+        offsetof: front.interner.intern("offsetof"),
+        main: front.interner.intern("main"),
+    };
     let FrontState {
         interner,
         ast,
@@ -54,41 +88,112 @@ pub fn check_all(
     let n = ast.exprs.len();
     typed.expr_ty = vec![Types::ERROR; n];
     typed.expr_target = vec![Types::ERROR; n];
-    typed.local_ty = vec![Types::ERROR; sema.locals.len()];
-    typed.local_in_memory = vec![false; sema.locals.len()];
+    typed.expr_res = vec![Res::Unresolved; n];
     let mut ck = Checker {
         sources,
         options,
         interner,
+        names,
         ast,
         sema,
         types,
         typed,
         diags,
-        func: None,
-        ret: Types::VOID,
+        ctx: Ctx::default(),
+        scopes: Vec::new(),
+        loop_depth: 0,
+        switch_depth: 0,
+        consts: HashMap::new(),
+        in_progress: HashSet::new(),
+        layout_done: HashSet::new(),
+        enum_done: HashSet::new(),
+        aliases: HashMap::new(),
+        local_decl_ctx: HashMap::new(),
+        checked_globals: HashSet::new(),
+        checked_sigs: HashSet::new(),
+        local_parent: HashMap::new(),
     };
-    ck.signatures();
-    ck.globals();
-    ck.duplicate_overloads();
-    ck.symbols();
-    ck.find_main();
-    for f in ck.sema.funcs.clone() {
-        ck.check_body(f);
-    }
+    ck.run();
+}
+
+/// A constant value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ConstV {
+    Int(i128),
+    Float(f64),
+    /// A string literal (index into `Ast::strings`).
+    Str(u32),
+}
+
+/// Where names are looked up and what `this`/`return` mean.
+#[derive(Clone, Copy, Debug, Default)]
+struct Ctx {
+    module: ModuleId,
+    /// The innermost enclosing struct.
+    struct_: Option<DeclId>,
+    func: Option<DeclId>,
+    this: Option<LocalId>,
+    ret: TypeId,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Binding {
+    Local(LocalId),
+    Decl(DeclId),
+}
+
+enum Lookup {
+    Local(LocalId),
+    /// Found among the members of this struct (through the implicit `this`).
+    Member(DeclId, Vec<DeclId>),
+    Decls(Vec<DeclId>),
+    None,
+}
+
+/// What an alias names.
+#[derive(Clone, Debug)]
+enum AliasTarget {
+    Type(TypeId),
+    Decls(Vec<DeclId>),
+    Error,
+}
+
+/// An argument as written: its expression and optional name.
+#[derive(Clone, Copy)]
+struct ArgIn {
+    expr: ExprId,
+    name: Option<(Ident, Span)>,
 }
 
 struct Checker<'a> {
     sources: &'a SourceFiles,
     options: &'a Options,
     interner: &'a Interner,
+    names: Names,
     ast: &'a Ast,
     sema: &'a Sema,
     types: &'a mut Types,
     typed: &'a mut Typed,
     diags: &'a mut Diagnostics,
-    func: Option<DeclId>,
-    ret: TypeId,
+    ctx: Ctx,
+    /// Names visible at this point of the current function, innermost last. `None`
+    /// entries mark scope starts.
+    scopes: Vec<Option<(Ident, Binding)>>,
+    loop_depth: u32,
+    switch_depth: u32,
+    /// Values of constant declarations (`None`: erroneous).
+    consts: HashMap<DeclId, Option<(TypeId, ConstV)>>,
+    /// Declarations being checked (cycle detection).
+    in_progress: HashSet<DeclId>,
+    layout_done: HashSet<DeclId>,
+    enum_done: HashSet<DeclId>,
+    aliases: HashMap<DeclId, AliasTarget>,
+    /// Context of declarations made in function bodies.
+    local_decl_ctx: HashMap<DeclId, Ctx>,
+    checked_globals: HashSet<DeclId>,
+    checked_sigs: HashSet<DeclId>,
+    /// Enclosing enum of members of enums declared in function bodies.
+    local_parent: HashMap<DeclId, DeclId>,
 }
 
 /// Integer promotion: types smaller than 32 bits become `i32`.
@@ -131,9 +236,194 @@ impl Checker<'_> {
         self.typed.expr_const.get(&e).copied()
     }
 
-    // ---- declarations ----
+    fn fkonst(&self, e: ExprId) -> Option<f64> {
+        self.typed.expr_fconst.get(&e).copied()
+    }
+
+    fn run(&mut self) {
+        for d in self.sema.others.clone() {
+            self.check_other(d);
+        }
+        for g in self.sema.globals.clone() {
+            self.global_type(g);
+        }
+        for f in self.sema.funcs.clone() {
+            self.func_sig(f);
+        }
+        self.duplicate_overloads();
+        self.symbols();
+        self.find_main();
+        for f in self.sema.funcs.clone() {
+            self.check_body(f);
+        }
+    }
+
+    // ---- contexts ----
+
+    fn parent_of(&self, d: DeclId) -> Option<DeclId> {
+        self.sema
+            .parent
+            .get(&d)
+            .or_else(|| self.local_parent.get(&d))
+            .copied()
+    }
+
+    /// The innermost struct enclosing a declaration.
+    fn struct_of_decl(&self, d: DeclId) -> Option<DeclId> {
+        let mut p = self.parent_of(d);
+        while let Some(x) = p {
+            if matches!(self.ast.decl(x).kind, DeclKind::Struct { .. }) {
+                return Some(x);
+            }
+            p = self.parent_of(x);
+        }
+        None
+    }
+
+    fn decl_ctx(&self, d: DeclId) -> Ctx {
+        let mut p = Some(d);
+        while let Some(x) = p {
+            if let Some(c) = self.local_decl_ctx.get(&x) {
+                return *c;
+            }
+            p = self.parent_of(x);
+        }
+        Ctx {
+            module: self
+                .sema
+                .decl_module
+                .get(&d)
+                .copied()
+                .unwrap_or(ModuleId(0)),
+            struct_: self.struct_of_decl(d),
+            func: None,
+            this: None,
+            ret: Types::VOID,
+        }
+    }
+
+    /// Runs `f` in the context of declaration `d` (its module and struct, no locals).
+    fn in_decl_ctx<R>(&mut self, d: DeclId, f: impl FnOnce(&mut Self) -> R) -> R {
+        let ctx = self.decl_ctx(d);
+        let saved_ctx = std::mem::replace(&mut self.ctx, ctx);
+        let saved_scopes = std::mem::take(&mut self.scopes);
+        let saved_loops = (self.loop_depth, self.switch_depth);
+        self.loop_depth = 0;
+        self.switch_depth = 0;
+        let r = f(self);
+        self.ctx = saved_ctx;
+        self.scopes = saved_scopes;
+        (self.loop_depth, self.switch_depth) = saved_loops;
+        r
+    }
+
+    /// Marks `d` as being checked; reports a cycle and returns false if it already is.
+    fn enter_decl(&mut self, d: DeclId) -> bool {
+        if !self.in_progress.insert(d) {
+            let name = self.name(self.ast.decl(d).name).to_string();
+            let span = self.ast.decl(d).span;
+            self.error(
+                span,
+                format!("the declaration of `{name}` depends on itself"),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn leave_decl(&mut self, d: DeclId) {
+        self.in_progress.remove(&d);
+    }
+
+    // ---- lookup ----
+
+    fn lookup(&mut self, name: Ident, span: Span) -> Lookup {
+        for (n, b) in self.scopes.iter().rev().flatten() {
+            if *n == name {
+                return match *b {
+                    Binding::Local(l) => Lookup::Local(l),
+                    Binding::Decl(d) => Lookup::Decls(vec![d]),
+                };
+            }
+        }
+        let mut s = self.ctx.struct_;
+        while let Some(sd) = s {
+            if let Some(ds) = self
+                .sema
+                .structs
+                .get(&sd)
+                .and_then(|sc| sc.scope.get(&name))
+            {
+                return Lookup::Member(sd, ds.clone());
+            }
+            s = self.struct_of_decl(sd);
+        }
+        let m = self.ctx.module;
+        if let Some(ds) = self.sema.modules[m.index()].scope.get(&name) {
+            return Lookup::Decls(ds.clone());
+        }
+        let mut found: Vec<(ModuleId, Vec<DeclId>)> = Vec::new();
+        for &im in &self.sema.modules[m.index()].imports {
+            if let Some(ds) = self.sema.modules[im.index()].scope.get(&name) {
+                found.push((im, ds.clone()));
+            }
+        }
+        match found.len() {
+            0 => Lookup::None,
+            1 => Lookup::Decls(found.pop().map(|f| f.1).unwrap_or_default()),
+            _ => {
+                let all_funcs = found.iter().all(|(_, ds)| {
+                    ds.iter()
+                        .all(|d| matches!(self.ast.decl(*d).kind, DeclKind::Func { .. }))
+                });
+                if all_funcs {
+                    Lookup::Decls(found.into_iter().flat_map(|(_, ds)| ds).collect())
+                } else {
+                    let mods: Vec<String> = found
+                        .iter()
+                        .map(|(m, _)| format!("`{}`", self.sema.modules[m.index()].name))
+                        .collect();
+                    let msg = format!(
+                        "`{}` is ambiguous: it is declared in {}",
+                        self.name(name),
+                        mods.join(" and ")
+                    );
+                    self.error(span, msg);
+                    Lookup::Decls(Vec::new())
+                }
+            }
+        }
+    }
+
+    fn is_func_decl(&self, d: DeclId) -> bool {
+        matches!(self.ast.decl(d).kind, DeclKind::Func { .. })
+    }
+
+    fn overload_set(&mut self, decls: Vec<DeclId>) -> u32 {
+        self.typed.overload_sets.push(decls);
+        self.typed.overload_sets.len() as u32 - 1
+    }
+
+    // ---- types ----
+
+    /// Types a variable, parameter, field or element can have.
+    fn is_value_type(&self, t: TypeId) -> bool {
+        !matches!(
+            self.types.kind(t),
+            TypeKind::Void | TypeKind::Noreturn | TypeKind::Null
+        )
+    }
 
     fn resolve_type(&mut self, t: TypeExprId) -> TypeId {
+        if let Some(&ty) = self.typed.type_of.get(&t) {
+            return ty;
+        }
+        let ty = self.resolve_type_inner(t);
+        self.typed.type_of.insert(t, ty);
+        ty
+    }
+
+    fn resolve_type_inner(&mut self, t: TypeExprId) -> TypeId {
         let te = self.ast.type_expr(t);
         let span = te.span;
         match te.kind.clone() {
@@ -142,17 +432,37 @@ impl Checker<'_> {
                 BasicType::Noreturn => Types::NORETURN,
                 BasicType::Bool => Types::BOOL,
                 BasicType::Int(i) => self.types.int_type(i),
-                BasicType::F32 | BasicType::F64 => {
-                    self.error(span, "floating-point types are not supported yet");
+                BasicType::F32 => Types::F32,
+                BasicType::F64 => Types::F64,
+            },
+            TypeExprKind::Named(n) => match self.lookup(n, span) {
+                Lookup::Decls(ds) | Lookup::Member(_, ds) if !ds.is_empty() => {
+                    match self.decls_as_type(&ds) {
+                        Some(t) => t,
+                        None => {
+                            let msg = format!("`{}` is not a type", self.name(n));
+                            self.error(span, msg);
+                            Types::ERROR
+                        }
+                    }
+                }
+                Lookup::Decls(_) | Lookup::Member(..) => Types::ERROR,
+                Lookup::Local(_) => {
+                    let msg = format!("`{}` is not a type", self.name(n));
+                    self.error(span, msg);
+                    Types::ERROR
+                }
+                Lookup::None => {
+                    let msg = format!("undefined type `{}`", self.name(n));
+                    self.error(span, msg);
                     Types::ERROR
                 }
             },
-            TypeExprKind::Named(n) => {
-                let msg = format!("undefined type `{}`", self.name(n));
-                self.error(span, msg);
+            TypeExprKind::TypeofNull => Types::NULL,
+            TypeExprKind::Auto => {
+                self.error(span, "`auto` needs an initializer");
                 Types::ERROR
             }
-            TypeExprKind::TypeofNull => Types::NULL,
             TypeExprKind::Ptr(e) => {
                 let e = self.resolve_type(e);
                 if e == Types::ERROR {
@@ -179,7 +489,7 @@ impl Checker<'_> {
                 if e == Types::ERROR || nt == Types::ERROR {
                     return Types::ERROR;
                 }
-                let len = match (self.types.int(nt), self.konst(n)) {
+                let len = match (self.types.int_like(nt), self.konst(n)) {
                     (Some(_), Some(v)) if v >= 0 => v as u64,
                     _ => {
                         self.error(
@@ -194,6 +504,7 @@ impl Checker<'_> {
                     self.error(span, msg);
                     return Types::ERROR;
                 }
+                self.ensure_layout(e, span);
                 let t = self.types.intern(TypeKind::Array(e, len));
                 if self.types.size(t) > (1 << 30) {
                     let msg = format!("static array `{}` is too large", self.tn(t));
@@ -202,173 +513,683 @@ impl Checker<'_> {
                 }
                 t
             }
+            TypeExprKind::Func { ret, params } => {
+                let r = self.resolve_type(ret);
+                let mut ps = Vec::new();
+                for p in params {
+                    let pt = self.resolve_type(p);
+                    if pt == Types::ERROR {
+                        return Types::ERROR;
+                    }
+                    ps.push(pt);
+                }
+                if r == Types::ERROR {
+                    return Types::ERROR;
+                }
+                self.types.func(FnSig { params: ps, ret: r })
+            }
             TypeExprKind::Error => Types::ERROR,
         }
     }
 
-    /// Types a variable, parameter or element can have.
-    fn is_value_type(&self, t: TypeId) -> bool {
-        !matches!(self.types.kind(t), TypeKind::Void | TypeKind::Noreturn)
+    /// The type named by declarations (a struct, enum or type alias), if they name one.
+    fn decls_as_type(&mut self, ds: &[DeclId]) -> Option<TypeId> {
+        let d = *ds.first()?;
+        match &self.ast.decl(d).kind {
+            DeclKind::Struct { .. } => {
+                self.struct_name(d);
+                Some(self.types.intern(TypeKind::Struct(d)))
+            }
+            DeclKind::Enum { .. } if !self.name(self.ast.decl(d).name).is_empty() => {
+                self.ensure_enum(d);
+                Some(self.types.intern(TypeKind::Enum(d)))
+            }
+            DeclKind::Alias { .. } => match self.alias_target(d) {
+                AliasTarget::Type(t) => Some(t),
+                AliasTarget::Error => Some(Types::ERROR),
+                AliasTarget::Decls(_) => None,
+            },
+            _ => None,
+        }
     }
 
-    fn signatures(&mut self) {
-        for f in self.sema.funcs.clone() {
-            let decl = self.ast.decl(f);
-            let DeclKind::Func {
-                ret,
-                params,
-                body,
-                attrs,
-            } = &decl.kind
-            else {
-                continue;
-            };
-            let name = self.name(decl.name).to_string();
-            let ret_ty = self.resolve_type(*ret);
-            match self.types.kind(ret_ty) {
-                TypeKind::Slice(_) if body.is_none() => {
-                    let msg = format!(
-                        "body-less functions returning `{}` are not supported",
-                        self.tn(ret_ty)
-                    );
-                    self.error(self.ast.type_expr(*ret).span, msg);
-                }
-                TypeKind::Array(..) => {
-                    let msg = format!(
-                        "functions returning `{}` are not supported yet",
-                        self.tn(ret_ty)
-                    );
-                    self.error(self.ast.type_expr(*ret).span, msg);
-                }
-                TypeKind::Null => {
-                    let msg = "functions cannot return `typeof(null)`".to_string();
-                    self.error(self.ast.type_expr(*ret).span, msg);
-                }
-                _ => {}
-            }
-            let locals = self.sema.func_params.get(&f).cloned().unwrap_or_default();
-            let mut ptys = Vec::new();
-            for (i, p) in params.iter().enumerate() {
-                let t = self.resolve_type(p.ty);
-                if !self.is_value_type(t) {
-                    let msg = format!("parameter cannot have type `{}`", self.tn(t));
-                    self.error(p.span, msg);
-                } else if matches!(self.types.kind(t), TypeKind::Array(..)) {
-                    let msg = format!(
-                        "static array parameters (`{}`) are not supported yet",
-                        self.tn(t)
-                    );
-                    self.error(p.span, msg);
-                }
-                if let Some(&l) = locals.get(i) {
-                    self.typed.local_ty[l.index()] = t;
-                }
-                ptys.push(t);
-            }
-            let mut kind = if body.is_some() {
-                FuncKind::Defined
-            } else {
-                FuncKind::External { library: None }
-            };
-            for (a, span) in attrs {
-                if body.is_some() {
-                    self.error(
-                        *span,
-                        format!("function `{name}` with `@extern` must not have a body"),
-                    );
-                    continue;
-                }
-                kind = match a {
-                    Attr::ExternSyscall(n) => {
-                        if self.options.target != Target::LinuxX64 {
-                            self.error(
-                                *span,
-                                format!(
-                                    "`@extern(syscall)` is only available on linux-x64, not {}",
-                                    self.options.target
-                                ),
-                            );
+    fn struct_name(&mut self, d: DeclId) {
+        if !self.types.names.contains_key(&d) {
+            let n = self.name(self.ast.decl(d).name).to_string();
+            self.types.names.insert(d, n);
+        }
+    }
+
+    fn alias_target(&mut self, d: DeclId) -> AliasTarget {
+        if let Some(t) = self.aliases.get(&d) {
+            return t.clone();
+        }
+        let DeclKind::Alias { target } = self.ast.decl(d).kind.clone() else {
+            return AliasTarget::Error;
+        };
+        if !self.enter_decl(d) {
+            self.aliases.insert(d, AliasTarget::Error);
+            return AliasTarget::Error;
+        }
+        let r = self.in_decl_ctx(d, |ck| {
+            let te = ck.ast.type_expr(target).clone();
+            if let TypeExprKind::Named(n) = te.kind {
+                match ck.lookup(n, te.span) {
+                    Lookup::Decls(ds) | Lookup::Member(_, ds) if !ds.is_empty() => {
+                        match ck.decls_as_type(&ds) {
+                            Some(t) => AliasTarget::Type(t),
+                            None => AliasTarget::Decls(ds),
                         }
-                        if ptys.len() > 6 {
-                            self.error(*span, "a syscall takes at most 6 arguments");
-                        }
-                        FuncKind::Syscall(*n)
                     }
-                    Attr::ExternModule(lib) => FuncKind::External {
-                        library: Some(String::from_utf8_lossy(lib).into_owned()),
-                    },
-                };
+                    Lookup::None => {
+                        let msg = format!("undefined identifier `{}`", ck.name(n));
+                        ck.error(te.span, msg);
+                        AliasTarget::Error
+                    }
+                    _ => {
+                        let msg = format!("cannot alias the local `{}`", ck.name(n));
+                        ck.error(te.span, msg);
+                        AliasTarget::Error
+                    }
+                }
+            } else {
+                AliasTarget::Type(ck.resolve_type(target))
             }
-            self.typed.func_kind.insert(f, kind);
-            self.typed.func_sig.insert(
-                f,
-                FuncSig {
-                    params: ptys,
-                    ret: ret_ty,
-                },
-            );
+        });
+        self.leave_decl(d);
+        self.aliases.insert(d, r.clone());
+        r
+    }
+
+    /// Computes the layout of struct types (and of the structs inside arrays) so their
+    /// size is known.
+    fn ensure_layout(&mut self, t: TypeId, span: Span) {
+        match self.types.kind(t) {
+            TypeKind::Struct(d) => self.struct_layout(d, span),
+            TypeKind::Array(e, _) => self.ensure_layout(e, span),
+            _ => {}
         }
     }
 
-    fn globals(&mut self) {
-        for g in self.sema.globals.clone() {
-            let decl = self.ast.decl(g);
-            let DeclKind::Var { ty, init, attrs } = &decl.kind else {
-                continue;
-            };
-            let span = decl.span;
-            let name = self.name(decl.name).to_string();
-            if let Some((_, s)) = attrs.first() {
-                self.error(*s, "`@extern` applies only to functions");
-            }
-            let t = self.resolve_type(*ty);
-            if !self.is_value_type(t) || t == Types::NULL {
-                let msg = format!("variable `{name}` cannot have type `{}`", self.tn(t));
-                self.error(span, msg);
-            }
-            self.typed.global_ty.insert(g, t);
-            if let Some(e) = init {
-                self.func = None;
-                let it = self.expr(*e);
-                if matches!(self.types.kind(t), TypeKind::Array(..)) {
-                    self.error(self.span(*e), "static arrays cannot be initialized yet");
+    fn struct_layout(&mut self, d: DeclId, use_span: Span) {
+        if self.layout_done.contains(&d) {
+            return;
+        }
+        self.struct_name(d);
+        if self.in_progress.contains(&d) {
+            let name = self.name(self.ast.decl(d).name).to_string();
+            self.error(use_span, format!("struct `{name}` contains itself"));
+            return;
+        }
+        self.in_progress.insert(d);
+        let DeclKind::Struct { is_union, .. } = self.ast.decl(d).kind else {
+            self.in_progress.remove(&d);
+            return;
+        };
+        let members = self
+            .sema
+            .structs
+            .get(&d)
+            .map(|s| s.decls.clone())
+            .unwrap_or_default();
+        let mut layout = StructLayout {
+            is_union,
+            align: 1,
+            ..Default::default()
+        };
+        let mut offset = 0u64;
+        self.in_decl_ctx(members.first().copied().unwrap_or(d), |ck| {
+            ck.ctx.struct_ = Some(d);
+            for m in members {
+                let decl = ck.ast.decl(m).clone();
+                let DeclKind::Var { ty, init, attrs } = decl.kind else {
                     continue;
+                };
+                if let Some((_, s)) = attrs.first() {
+                    ck.error(*s, "`@extern` applies only to functions");
                 }
-                if !self.coerce(*e, t) || it == Types::ERROR {
-                    continue;
+                let t = if matches!(ck.ast.type_expr(ty).kind, TypeExprKind::Auto) {
+                    match init {
+                        Some(e) => ck.auto_type(e),
+                        None => ck.resolve_type(ty),
+                    }
+                } else {
+                    ck.resolve_type(ty)
+                };
+                if t != Types::ERROR && !ck.is_value_type(t) {
+                    let msg = format!(
+                        "field `{}` cannot have type `{}`",
+                        ck.name(decl.name),
+                        ck.tn(t)
+                    );
+                    ck.error(decl.span, msg);
                 }
-                let constant = self.konst(*e).is_some()
-                    || matches!(self.ast.expr(*e).kind, ExprKind::Null | ExprKind::StrLit(_));
-                if !constant {
-                    let msg = format!("the initializer of `{name}` is not a constant");
-                    self.error(self.span(*e), msg);
+                ck.ensure_layout(t, decl.span);
+                if let Some(e) = init {
+                    if ck.typed.expr_ty[e.index()] == Types::ERROR
+                        && !ck.typed.expr_const.contains_key(&e)
+                    {
+                        ck.expr(e);
+                    }
+                    if ck.coerce(e, t) && !ck.is_constant_init(e) {
+                        let msg = format!(
+                            "the default value of `{}` is not a constant",
+                            ck.name(decl.name)
+                        );
+                        ck.error(ck.span(e), msg);
+                    }
                 }
+                let size = ck.types.size(t);
+                let align = ck.types.align(t).max(1);
+                let off = if is_union {
+                    0
+                } else {
+                    offset.div_ceil(align) * align
+                };
+                layout.fields.push(super::types::Field {
+                    name: decl.name,
+                    ty: t,
+                    offset: off,
+                    decl: m,
+                });
+                layout.align = layout.align.max(align);
+                if is_union {
+                    offset = offset.max(size);
+                } else {
+                    offset = off + size;
+                }
+            }
+        });
+        let size = offset.max(if layout.fields.is_empty() { 1 } else { 0 });
+        layout.size = size.div_ceil(layout.align) * layout.align;
+        self.types.structs.insert(d, layout);
+        self.in_progress.remove(&d);
+        self.layout_done.insert(d);
+    }
+
+    /// Base type and member values of an enum.
+    fn ensure_enum(&mut self, d: DeclId) {
+        if self.enum_done.contains(&d) {
+            return;
+        }
+        self.enum_done.insert(d);
+        self.struct_name(d);
+        let DeclKind::Enum { base, .. } = self.ast.decl(d).kind.clone() else {
+            return;
+        };
+        let b = match base {
+            Some(b) => self.in_decl_ctx(d, |ck| ck.resolve_type(b)),
+            None => Types::I32,
+        };
+        let b = if b != Types::ERROR && self.types.int(b).is_none() {
+            let span = base.map(|b| self.ast.type_expr(b).span);
+            let msg = format!(
+                "the base type of an enum must be an integer, not `{}`",
+                self.tn(b)
+            );
+            if let Some(s) = span {
+                self.error(s, msg);
+            }
+            Types::I32
+        } else if b == Types::ERROR {
+            Types::I32
+        } else {
+            b
+        };
+        self.types.enum_base.insert(d, b);
+    }
+
+    /// Checks a declaration that is neither a function nor a module variable.
+    fn check_other(&mut self, d: DeclId) {
+        let span = self.ast.decl(d).span;
+        match self.ast.decl(d).kind.clone() {
+            DeclKind::Struct { .. } => self.struct_layout(d, span),
+            DeclKind::Enum { members, .. } => {
+                self.ensure_enum(d);
+                for m in members {
+                    self.const_of(m);
+                }
+            }
+            DeclKind::EnumConst { .. } | DeclKind::EnumMember { .. } => {
+                self.const_of(d);
+            }
+            DeclKind::Alias { .. } => {
+                self.alias_target(d);
+            }
+            DeclKind::StaticAssert { cond, msg } => {
+                self.in_decl_ctx(d, |ck| ck.static_assert(cond, msg));
+            }
+            _ => {}
+        }
+    }
+
+    /// Checks `#assert(cond, msg)` in the current context.
+    fn static_assert(&mut self, cond: ExprId, msg: Option<ExprId>) {
+        let t = self.expr(cond);
+        if let Some(m) = msg {
+            self.expr(m);
+        }
+        if t == Types::ERROR {
+            return;
+        }
+        if t != Types::BOOL {
+            let m = format!("expected `bool`, found `{}`", self.tn(t));
+            self.error(self.span(cond), m);
+            return;
+        }
+        match self.konst(cond) {
+            None => self.error(
+                self.span(cond),
+                "cannot evaluate the `#assert` condition at compile time",
+            ),
+            Some(0) => {
+                let text = msg.and_then(|m| self.const_string(m));
+                let m = match text {
+                    Some(s) => format!("static assertion failed: {s}"),
+                    None => "static assertion failed".to_string(),
+                };
+                self.error(self.span(cond), m);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// The text of a constant string expression.
+    fn const_string(&self, e: ExprId) -> Option<String> {
+        let idx = match self.ast.expr(e).kind {
+            ExprKind::StrLit(i) => i,
+            _ => *self.typed.expr_str.get(&e)?,
+        };
+        Some(String::from_utf8_lossy(&self.ast.strings[idx as usize]).into_owned())
+    }
+
+    /// The value of a constant declaration (manifest constant or enum member).
+    fn const_of(&mut self, d: DeclId) -> Option<(TypeId, ConstV)> {
+        if let Some(c) = self.consts.get(&d) {
+            return *c;
+        }
+        if !self.enter_decl(d) {
+            self.consts.insert(d, None);
+            return None;
+        }
+        let r = self.in_decl_ctx(d, |ck| ck.const_of_inner(d));
+        self.leave_decl(d);
+        self.consts.insert(d, r);
+        r
+    }
+
+    fn const_of_inner(&mut self, d: DeclId) -> Option<(TypeId, ConstV)> {
+        match self.ast.decl(d).kind.clone() {
+            DeclKind::EnumConst { ty, value } => {
+                let vt = self.expr(value);
+                if vt == Types::ERROR {
+                    return None;
+                }
+                let t = match ty {
+                    Some(t) => {
+                        let t = self.resolve_type(t);
+                        if t == Types::ERROR || !self.coerce(value, t) {
+                            return None;
+                        }
+                        t
+                    }
+                    None => vt,
+                };
+                let v = self.const_value_as(value, t);
+                if v.is_none() {
+                    self.error(
+                        self.span(value),
+                        "the value of a constant must be known at compile time",
+                    );
+                }
+                Some((t, v?))
+            }
+            DeclKind::EnumMember { init } => {
+                let parent = self.parent_of(d)?;
+                self.ensure_enum(parent);
+                let named = !self.name(self.ast.decl(parent).name).is_empty();
+                let base = self
+                    .types
+                    .enum_base
+                    .get(&parent)
+                    .copied()
+                    .unwrap_or(Types::I32);
+                let base_int = self.types.int(base).unwrap_or(IntTy::I32);
+                let t = if named {
+                    self.types.intern(TypeKind::Enum(parent))
+                } else {
+                    base
+                };
+                let v = match init {
+                    Some(e) => {
+                        let et = self.expr(e);
+                        if et == Types::ERROR {
+                            return None;
+                        }
+                        // Members of the same enum may be used in initializers.
+                        let ok = if self.types.kind(et) == TypeKind::Enum(parent) {
+                            self.typed.expr_target[e.index()] = t;
+                            true
+                        } else {
+                            self.coerce(e, base)
+                        };
+                        if !ok {
+                            return None;
+                        }
+                        match self.konst(e) {
+                            Some(v) => base_int.wrap(v),
+                            None => {
+                                self.error(
+                                    self.span(e),
+                                    "an enum member's value must be known at compile time",
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                    None => {
+                        let DeclKind::Enum { members, .. } = &self.ast.decl(parent).kind else {
+                            return None;
+                        };
+                        let pos = members.iter().position(|&m| m == d)?;
+                        if pos == 0 {
+                            0
+                        } else {
+                            let prev = members[pos - 1];
+                            let (_, pv) = self.const_of(prev)?;
+                            let ConstV::Int(p) = pv else {
+                                return None;
+                            };
+                            let v = p + 1;
+                            if !base_int.fits(v) {
+                                let span = self.ast.decl(d).span;
+                                let msg = format!(
+                                    "the value {v} of enum member `{}` does not fit in `{}`",
+                                    self.name(self.ast.decl(d).name),
+                                    base_int.name()
+                                );
+                                self.error(span, msg);
+                                return None;
+                            }
+                            v
+                        }
+                    }
+                };
+                Some((t, ConstV::Int(v)))
+            }
+            _ => None,
+        }
+    }
+
+    /// The constant value of a checked expression converted to `t`.
+    fn const_value_as(&mut self, e: ExprId, t: TypeId) -> Option<ConstV> {
+        if let Some(f) = self.types.float(t) {
+            if let Some(v) = self.fkonst(e) {
+                return Some(ConstV::Float(f.round(v)));
+            }
+            return self.konst(e).map(|v| ConstV::Float(f.round(v as f64)));
+        }
+        if let Some(i) = self.types.int_like(t) {
+            return self.konst(e).map(|v| ConstV::Int(i.wrap(v)));
+        }
+        if t == Types::BOOL {
+            return self.konst(e).map(ConstV::Int);
+        }
+        if let TypeKind::Slice(_) | TypeKind::Ptr(_) = self.types.kind(t) {
+            if let ExprKind::StrLit(s) = self.ast.expr(e).kind {
+                return Some(ConstV::Str(s));
+            }
+            return self.typed.expr_str.get(&e).map(|&s| ConstV::Str(s));
+        }
+        None
+    }
+
+    /// Records a constant's value on an expression that names it.
+    fn set_const_value(&mut self, e: ExprId, t: TypeId, v: ConstV) -> TypeId {
+        match v {
+            ConstV::Int(i) => {
+                self.typed.expr_const.insert(e, i);
+            }
+            ConstV::Float(f) => {
+                self.typed.expr_fconst.insert(e, f);
+            }
+            ConstV::Str(s) => {
+                self.typed.expr_str.insert(e, s);
             }
         }
+        self.typed.expr_res[e.index()] = Res::Const;
+        t
+    }
+
+    /// Is this (checked) expression a value known when the program is linked: a number,
+    /// a string literal, `null`, the address of a function or module variable, or a
+    /// struct construction from such values?
+    fn is_constant_init(&self, e: ExprId) -> bool {
+        if self.konst(e).is_some()
+            || self.fkonst(e).is_some()
+            || self.typed.expr_str.contains_key(&e)
+        {
+            return true;
+        }
+        match &self.ast.expr(e).kind {
+            ExprKind::Null | ExprKind::StrLit(_) => true,
+            ExprKind::Unary {
+                op: UnaryOp::AddrOf,
+                arg,
+            } => {
+                self.typed.func_refs.contains_key(&e)
+                    || matches!(self.typed.res(*arg), Res::Global(_))
+            }
+            ExprKind::Call { .. } => match self.typed.calls.get(&e) {
+                Some(CallInfo {
+                    callee: Callee::Ctor(_),
+                    args,
+                    ..
+                }) => args.iter().all(|a| match a {
+                    ArgSrc::Expr(x) | ArgSrc::Default(x) => self.is_constant_init(*x),
+                    ArgSrc::Zero => true,
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    // ---- module variables and functions ----
+
+    /// The type of an `auto` variable: its initializer's (checked here).
+    fn auto_type(&mut self, init: ExprId) -> TypeId {
+        let t = self.expr(init);
+        if t == Types::NULL || t == Types::VOID || t == Types::NORETURN {
+            let msg = format!("cannot infer a variable's type from `{}`", self.tn(t));
+            self.error(self.span(init), msg);
+            return Types::ERROR;
+        }
+        self.typed.expr_target[init.index()] = t;
+        t
+    }
+
+    fn global_type(&mut self, g: DeclId) -> TypeId {
+        if let Some(&t) = self.typed.global_ty.get(&g) {
+            return t;
+        }
+        if self.checked_globals.contains(&g) || !self.enter_decl(g) {
+            return Types::ERROR;
+        }
+        self.checked_globals.insert(g);
+        let t = self.in_decl_ctx(g, |ck| ck.global_type_inner(g));
+        self.leave_decl(g);
+        self.typed.global_ty.insert(g, t);
+        t
+    }
+
+    fn global_type_inner(&mut self, g: DeclId) -> TypeId {
+        let decl = self.ast.decl(g).clone();
+        let DeclKind::Var { ty, init, attrs } = &decl.kind else {
+            return Types::ERROR;
+        };
+        let name = self.name(decl.name).to_string();
+        if let Some((_, s)) = attrs.first() {
+            self.error(*s, "`@extern` applies only to functions");
+        }
+        let auto = matches!(self.ast.type_expr(*ty).kind, TypeExprKind::Auto);
+        let t = match (auto, init) {
+            (true, Some(e)) => self.auto_type(*e),
+            _ => self.resolve_type(*ty),
+        };
+        if t != Types::ERROR && !self.is_value_type(t) {
+            let msg = format!("variable `{name}` cannot have type `{}`", self.tn(t));
+            self.error(decl.span, msg);
+            return Types::ERROR;
+        }
+        self.ensure_layout(t, decl.span);
+        if let Some(e) = init {
+            let it = if auto { t } else { self.expr(*e) };
+            if it != Types::ERROR && self.coerce(*e, t) && !self.is_constant_init(*e) {
+                let msg = format!("the initializer of `{name}` is not a constant");
+                self.error(self.span(*e), msg);
+            }
+        }
+        t
+    }
+
+    fn func_sig(&mut self, f: DeclId) -> Option<FuncSig> {
+        if let Some(s) = self.typed.func_sig.get(&f) {
+            return Some(s.clone());
+        }
+        if self.checked_sigs.contains(&f) || !self.enter_decl(f) {
+            return None;
+        }
+        self.checked_sigs.insert(f);
+        let r = self.in_decl_ctx(f, |ck| ck.func_sig_inner(f));
+        self.leave_decl(f);
+        if let Some(s) = &r {
+            self.typed.func_sig.insert(f, s.clone());
+        }
+        r
+    }
+
+    fn func_sig_inner(&mut self, f: DeclId) -> Option<FuncSig> {
+        let decl = self.ast.decl(f).clone();
+        let DeclKind::Func {
+            ret,
+            params,
+            body,
+            attrs,
+        } = &decl.kind
+        else {
+            return None;
+        };
+        let name = self.name(decl.name).to_string();
+        let ret_ty = self.resolve_type(*ret);
+        let ret_span = self.ast.type_expr(*ret).span;
+        if ret_ty == Types::NULL {
+            self.error(ret_span, "functions cannot return `typeof(null)`");
+        }
+        self.ensure_layout(ret_ty, ret_span);
+        let mut ptys = Vec::new();
+        let mut seen_default = false;
+        for p in params {
+            let t = self.resolve_type(p.ty);
+            if t != Types::ERROR && !self.is_value_type(t) {
+                let msg = format!("parameter cannot have type `{}`", self.tn(t));
+                self.error(p.span, msg);
+            }
+            self.ensure_layout(t, p.span);
+            if let Some(d) = p.default {
+                seen_default = true;
+                let dt = self.expr(d);
+                if dt != Types::ERROR && self.coerce(d, t) && !self.is_constant_init(d) {
+                    self.error(self.span(d), "a default argument must be a constant");
+                }
+            } else if seen_default {
+                let pn = p.name.map(|n| self.name(n).to_string()).unwrap_or_default();
+                self.error(
+                    p.span,
+                    format!("parameter `{pn}` needs a default value: it follows one that has one"),
+                );
+            }
+            ptys.push(t);
+        }
+        let this = self.struct_of_decl(f).and_then(|s| {
+            (self.parent_of(f) == Some(s)).then(|| self.types.intern(TypeKind::Struct(s)))
+        });
+        if let Some(st) = this {
+            if let TypeKind::Struct(sd) = self.types.kind(st) {
+                self.struct_name(sd);
+            }
+            if body.is_none() {
+                self.error(decl.span, format!("method `{name}` must have a body"));
+            }
+        }
+        let mut kind = if body.is_some() {
+            FuncKind::Defined
+        } else {
+            FuncKind::External { library: None }
+        };
+        for (a, span) in attrs {
+            if body.is_some() {
+                self.error(
+                    *span,
+                    format!("function `{name}` with `@extern` must not have a body"),
+                );
+                continue;
+            }
+            kind = match a {
+                Attr::ExternSyscall(n) => {
+                    if self.options.target != Target::LinuxX64 {
+                        self.error(
+                            *span,
+                            format!(
+                                "`@extern(syscall)` is only available on linux-x64, not {}",
+                                self.options.target
+                            ),
+                        );
+                    }
+                    if ptys.len() > 6 {
+                        self.error(*span, "a syscall takes at most 6 arguments");
+                    }
+                    FuncKind::Syscall(*n)
+                }
+                Attr::ExternModule(lib) => FuncKind::External {
+                    library: Some(String::from_utf8_lossy(lib).into_owned()),
+                },
+            };
+        }
+        self.typed.func_kind.insert(f, kind);
+        Some(FuncSig {
+            params: ptys,
+            ret: ret_ty,
+            this,
+        })
     }
 
     fn duplicate_overloads(&mut self) {
+        let mut scopes: Vec<Vec<DeclId>> = Vec::new();
         for m in &self.sema.modules {
-            if !m.reachable {
-                continue;
+            if m.reachable {
+                scopes.extend(m.scope.values().cloned());
             }
-            for decls in m.scope.values() {
-                for (i, &a) in decls.iter().enumerate() {
-                    for &b in &decls[..i] {
-                        let (Some(sa), Some(sb)) =
-                            (self.typed.func_sig.get(&a), self.typed.func_sig.get(&b))
-                        else {
-                            continue;
-                        };
-                        if sa.params == sb.params {
-                            let at = location(self.sources, self.ast.decl(b).span);
-                            let msg = format!(
-                                "`{}` is already declared at {at}",
-                                self.name(self.ast.decl(a).name)
-                            );
-                            self.diags.error(self.ast.decl(a).span, msg);
-                            break;
-                        }
+        }
+        for s in self.sema.structs.values() {
+            scopes.extend(s.scope.values().cloned());
+        }
+        for decls in scopes {
+            for (i, &a) in decls.iter().enumerate() {
+                for &b in &decls[..i] {
+                    let (Some(sa), Some(sb)) =
+                        (self.typed.func_sig.get(&a), self.typed.func_sig.get(&b))
+                    else {
+                        continue;
+                    };
+                    if sa.params == sb.params {
+                        let at = location(self.sources, self.ast.decl(b).span);
+                        let msg = format!(
+                            "`{}` is already declared at {at}",
+                            self.name(self.ast.decl(a).name)
+                        );
+                        self.diags.error(self.ast.decl(a).span, msg);
+                        break;
                     }
                 }
             }
@@ -388,17 +1209,35 @@ impl Checker<'_> {
             let sym = if kind == FuncKind::Defined {
                 let m = self.sema.decl_module[&f];
                 let module = &self.sema.modules[m.index()];
-                let overloaded = module
-                    .scope
-                    .get(&decl.name)
+                let mut prefix = module.name.clone();
+                let mut chain = Vec::new();
+                let mut p = self.struct_of_decl(f);
+                while let Some(s) = p {
+                    chain.push(self.name(self.ast.decl(s).name).to_string());
+                    p = self.struct_of_decl(s);
+                }
+                for c in chain.iter().rev() {
+                    prefix.push('.');
+                    prefix.push_str(c);
+                }
+                let scope = match self.struct_of_decl(f) {
+                    Some(s) => self.sema.structs.get(&s).map(|s| &s.scope),
+                    None => Some(&module.scope),
+                };
+                let overloaded = scope
+                    .and_then(|s| s.get(&decl.name))
                     .map(|v| v.len() > 1)
                     .unwrap_or(false);
                 if overloaded {
-                    let sig = &self.typed.func_sig[&f];
-                    let ps: Vec<String> = sig.params.iter().map(|&t| self.types.name(t)).collect();
-                    format!("{}.{}({})", module.name, name, ps.join(","))
+                    let ps: Vec<String> = self
+                        .typed
+                        .func_sig
+                        .get(&f)
+                        .map(|s| s.params.iter().map(|&t| self.types.name(t)).collect())
+                        .unwrap_or_default();
+                    format!("{prefix}.{name}({})", ps.join(","))
                 } else {
-                    format!("{}.{}", module.name, name)
+                    format!("{prefix}.{name}")
                 }
             } else {
                 name
@@ -408,10 +1247,7 @@ impl Checker<'_> {
     }
 
     fn find_main(&mut self) {
-        let Some(main_id) = self.interner.lookup("main") else {
-            self.diags.error_no_span("no `main` function");
-            return;
-        };
+        let main_id = self.names.main;
         let mut found = None;
         for m in &self.sema.modules {
             if self.sources.get(m.file).origin != FileOrigin::User {
@@ -445,12 +1281,18 @@ impl Checker<'_> {
 
     // ---- conversions ----
 
-    /// Rank of the implicit conversion `from` → `to` (0 exact, 1 widening, 2 other), or
-    /// `None` when there is none. `k` is the constant value of the converted expression.
-    fn implicit_rank(&self, from: TypeId, to: TypeId, k: Option<i128>) -> Option<u8> {
+    /// Rank of the implicit conversion of expression `e` (of type `from`) to `to`: 0 exact,
+    /// 1 widening, 2 other; `None` when there is none.
+    fn implicit_rank(&self, from: TypeId, to: TypeId, e: Option<ExprId>) -> Option<u8> {
         if from == to || from == Types::ERROR || to == Types::ERROR || from == Types::NORETURN {
             return Some(0);
         }
+        let k = e.and_then(|e| self.konst(e));
+        let fk = e.and_then(|e| self.fkonst(e));
+        let is_str = e.is_some_and(|e| {
+            matches!(self.ast.expr(e).kind, ExprKind::StrLit(_))
+                || self.typed.expr_str.contains_key(&e)
+        });
         match (self.types.kind(from), self.types.kind(to)) {
             (TypeKind::Int(a), TypeKind::Int(b)) => {
                 if a.signed == b.signed && b.bits >= a.bits {
@@ -465,9 +1307,27 @@ impl Checker<'_> {
                     None
                 }
             }
-            (TypeKind::Null, TypeKind::Ptr(_) | TypeKind::Slice(_)) => Some(1),
+            (TypeKind::Enum(_), TypeKind::Int(_)) => {
+                let base = self.types.enum_base.get(&match self.types.kind(from) {
+                    TypeKind::Enum(d) => d,
+                    _ => return None,
+                })?;
+                if *base == to {
+                    Some(1)
+                } else {
+                    self.implicit_rank(*base, to, None).map(|r| r.max(2))
+                }
+            }
+            (TypeKind::Int(_), TypeKind::Float(_)) => Some(2),
+            (TypeKind::Float(FloatTy::F32), TypeKind::Float(FloatTy::F64)) => Some(1),
+            (TypeKind::Float(FloatTy::F64), TypeKind::Float(FloatTy::F32)) if fk.is_some() => {
+                Some(2)
+            }
+            (TypeKind::Null, TypeKind::Ptr(_) | TypeKind::Slice(_) | TypeKind::Func(_)) => Some(1),
             (TypeKind::Ptr(_), TypeKind::Ptr(v)) if v == Types::VOID => Some(2),
+            (TypeKind::Func(_), TypeKind::Ptr(v)) if v == Types::VOID => Some(2),
             (TypeKind::Array(e, _), TypeKind::Slice(s)) if e == s => Some(1),
+            (TypeKind::Slice(_), TypeKind::Ptr(_)) if is_str && to == Types::U8_PTR => Some(2),
             _ => None,
         }
     }
@@ -475,7 +1335,7 @@ impl Checker<'_> {
     /// Converts `e` implicitly to `to`, or reports "cannot convert".
     fn coerce(&mut self, e: ExprId, to: TypeId) -> bool {
         let from = self.ty(e);
-        if self.implicit_rank(from, to, self.konst(e)).is_some() {
+        if self.implicit_rank(from, to, Some(e)).is_some() {
             self.typed.expr_target[e.index()] = to;
             return true;
         }
@@ -501,97 +1361,268 @@ impl Checker<'_> {
 
     // ---- bodies ----
 
+    fn new_local(&mut self, name: Ident, span: Span, ty: TypeId, param: Option<u32>) -> LocalId {
+        let func = self.ctx.func.unwrap_or(DeclId(0));
+        self.typed.locals.push(LocalInfo {
+            name,
+            span,
+            func,
+            param,
+        });
+        self.typed.local_ty.push(ty);
+        self.typed.local_in_memory.push(false);
+        LocalId(self.typed.locals.len() as u32 - 1)
+    }
+
+    fn declare(&mut self, name: Ident, b: Binding, span: Span) {
+        if let Some(prev) = self
+            .scopes
+            .iter()
+            .rev()
+            .flatten()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, b)| b)
+        {
+            let prev_span = match prev {
+                Binding::Local(l) => self.typed.locals[l.index()].span,
+                Binding::Decl(d) => self.ast.decl(d).span,
+            };
+            let at = location(self.sources, prev_span);
+            let msg = format!("`{}` is already declared at {at}", self.name(name));
+            self.error(span, msg);
+        }
+        self.scopes.push(Some((name, b)));
+    }
+
+    fn push_scope(&mut self) {
+        self.scopes.push(None);
+    }
+
+    fn pop_scope(&mut self) {
+        while let Some(Some(_)) = self.scopes.pop() {}
+    }
+
     fn check_body(&mut self, f: DeclId) {
-        let decl = self.ast.decl(f);
+        let decl = self.ast.decl(f).clone();
         let DeclKind::Func {
-            body: Some(body), ..
+            body: Some(body),
+            params,
+            ..
         } = &decl.kind
         else {
             return;
         };
-        let body = *body;
-        self.func = Some(f);
-        self.ret = self
-            .typed
-            .func_sig
-            .get(&f)
-            .map(|s| s.ret)
-            .unwrap_or(Types::ERROR);
-        self.stmt(body);
-        if self.falls_through(body) {
+        let Some(sig) = self.typed.func_sig.get(&f).cloned() else {
+            return;
+        };
+        let mut ctx = self.decl_ctx(f);
+        ctx.func = Some(f);
+        ctx.ret = sig.ret;
+        self.ctx = ctx;
+        self.scopes.clear();
+        self.scopes.push(None);
+        self.loop_depth = 0;
+        self.switch_depth = 0;
+        if let Some(st) = sig.this {
+            let pt = self.types.ptr(st);
+            let this = self.new_local(self.names.this, decl.span, pt, None);
+            self.typed.func_this.insert(f, this);
+            self.ctx.this = Some(this);
+            self.scopes
+                .push(Some((self.names.this, Binding::Local(this))));
+        }
+        let mut ids = Vec::new();
+        for (i, p) in params.iter().enumerate() {
+            let t = sig.params.get(i).copied().unwrap_or(Types::ERROR);
+            let name = p.name.unwrap_or(Ident(u32::MAX));
+            let id = self.new_local(name, p.span, t, Some(i as u32));
+            if p.name.is_some() {
+                self.declare(name, Binding::Local(id), p.span);
+            }
+            ids.push(id);
+        }
+        self.typed.func_params.insert(f, ids);
+        // The body block shares the parameters' scope.
+        if let StmtKind::Block(items) = &self.ast.stmt(*body).kind {
+            for &s in items {
+                self.stmt(s);
+            }
+        }
+        if self.falls_through(*body) {
             let name = self.name(decl.name).to_string();
-            if self.ret == Types::NORETURN {
+            if sig.ret == Types::NORETURN {
                 self.error(
                     decl.span,
                     format!("function `{name}` is declared `noreturn` but can return"),
                 );
-            } else if self.ret != Types::VOID && self.ret != Types::ERROR {
+            } else if sig.ret != Types::VOID && sig.ret != Types::ERROR {
                 let msg = format!(
                     "function `{name}` must return a value of type `{}`",
-                    self.tn(self.ret)
+                    self.tn(sig.ret)
                 );
                 self.error(decl.span, msg);
             }
         }
-        self.func = None;
+        self.ctx = Ctx::default();
+        self.scopes.clear();
     }
 
     fn func_name(&self) -> String {
-        self.func
+        self.ctx
+            .func
             .map(|f| self.name(self.ast.decl(f).name).to_string())
             .unwrap_or_default()
     }
 
+    /// A statement in its own scope (bodies of `if`/`while`/`for`).
+    fn scoped_stmt(&mut self, s: StmtId) {
+        self.push_scope();
+        self.stmt(s);
+        self.pop_scope();
+    }
+
+    fn local_var(&mut self, d: DeclId) {
+        let decl = self.ast.decl(d).clone();
+        let DeclKind::Var { ty, init, attrs } = &decl.kind else {
+            return;
+        };
+        if let Some((_, s)) = attrs.first() {
+            self.error(*s, "`@extern` applies only to functions");
+        }
+        let name = self.name(decl.name).to_string();
+        let auto = matches!(self.ast.type_expr(*ty).kind, TypeExprKind::Auto);
+        let t = match (auto, init) {
+            (true, Some(e)) => self.auto_type(*e),
+            _ => self.resolve_type(*ty),
+        };
+        if t != Types::ERROR && !self.is_value_type(t) {
+            let msg = format!("variable `{name}` cannot have type `{}`", self.tn(t));
+            self.error(decl.span, msg);
+        }
+        self.ensure_layout(t, decl.span);
+        if let Some(e) = init
+            && !auto
+        {
+            let it = self.expr(*e);
+            if it != Types::ERROR && t != Types::ERROR {
+                self.coerce(*e, t);
+            }
+        }
+        let l = self.new_local(decl.name, decl.span, t, None);
+        self.typed.var_local.insert(d, l);
+        self.declare(decl.name, Binding::Local(l), decl.span);
+    }
+
+    /// `enum`/`alias` declarations in a function body.
+    fn local_decl(&mut self, d: DeclId) {
+        let decl = self.ast.decl(d).clone();
+        self.local_decl_ctx.insert(d, self.ctx);
+        match &decl.kind {
+            DeclKind::Struct { .. } => {
+                self.error(
+                    decl.span,
+                    "struct declarations are only supported at module or struct level",
+                );
+            }
+            DeclKind::Enum { members, .. } => {
+                let anonymous = self.name(decl.name).is_empty();
+                for &m in members {
+                    self.local_parent.insert(m, d);
+                }
+                if !anonymous {
+                    self.declare(decl.name, Binding::Decl(d), decl.span);
+                }
+                // Evaluated now, in the scopes visible here.
+                self.ensure_enum_here(d);
+                for &m in members {
+                    let c = self.const_of_inner_here(m);
+                    self.consts.insert(m, c);
+                    if anonymous {
+                        let md = self.ast.decl(m).clone();
+                        self.declare(md.name, Binding::Decl(m), md.span);
+                    }
+                }
+            }
+            DeclKind::EnumConst { .. } => {
+                let c = self.const_of_inner_here(d);
+                self.consts.insert(d, c);
+                self.declare(decl.name, Binding::Decl(d), decl.span);
+            }
+            DeclKind::Alias { .. } => {
+                // Resolved lazily in the function's module context.
+                self.declare(decl.name, Binding::Decl(d), decl.span);
+            }
+            _ => {}
+        }
+    }
+
+    fn ensure_enum_here(&mut self, d: DeclId) {
+        if self.enum_done.contains(&d) {
+            return;
+        }
+        self.enum_done.insert(d);
+        self.struct_name(d);
+        let DeclKind::Enum { base, .. } = self.ast.decl(d).kind.clone() else {
+            return;
+        };
+        let b = match base {
+            Some(b) => self.resolve_type(b),
+            None => Types::I32,
+        };
+        let b = if self.types.int(b).is_some() {
+            b
+        } else {
+            Types::I32
+        };
+        self.types.enum_base.insert(d, b);
+    }
+
+    fn const_of_inner_here(&mut self, d: DeclId) -> Option<(TypeId, ConstV)> {
+        self.in_progress.insert(d);
+        let r = self.const_of_inner(d);
+        self.in_progress.remove(&d);
+        r
+    }
+
     fn stmt(&mut self, s: StmtId) {
-        let stmt = self.ast.stmt(s);
+        let stmt = self.ast.stmt(s).clone();
         let span = stmt.span;
         match &stmt.kind {
             StmtKind::Expr(e) => {
                 self.expr(*e);
             }
-            StmtKind::Var(d) => {
-                let decl = self.ast.decl(*d);
-                let DeclKind::Var { ty, init, .. } = &decl.kind else {
-                    return;
-                };
-                let (ty, init) = (*ty, *init);
-                let name = self.name(decl.name).to_string();
-                let dspan = decl.span;
-                let t = self.resolve_type(ty);
-                if !self.is_value_type(t) || t == Types::NULL {
-                    let msg = format!("variable `{name}` cannot have type `{}`", self.tn(t));
-                    self.error(dspan, msg);
+            StmtKind::Var(d) => self.local_var(*d),
+            StmtKind::Decl(d) => self.local_decl(*d),
+            StmtKind::Block(items) => {
+                self.push_scope();
+                for &i in items {
+                    self.stmt(i);
                 }
-                if let Some(&l) = self.sema.var_local.get(d) {
-                    self.typed.local_ty[l.index()] = t;
-                    if matches!(self.types.kind(t), TypeKind::Array(..)) {
-                        self.typed.local_in_memory[l.index()] = true;
-                    }
-                }
-                if let Some(e) = init {
-                    self.expr(e);
-                    if matches!(self.types.kind(t), TypeKind::Array(..)) {
-                        self.error(self.span(e), "static arrays cannot be initialized yet");
-                    } else {
-                        self.coerce(e, t);
-                    }
-                }
+                self.pop_scope();
             }
-            StmtKind::Block(items) | StmtKind::Group(items) => {
+            StmtKind::Group(items) => {
                 for &i in items {
                     self.stmt(i);
                 }
             }
             StmtKind::If { cond, then, els } => {
                 self.cond(*cond);
-                self.stmt(*then);
+                self.scoped_stmt(*then);
                 if let Some(e) = els {
-                    self.stmt(*e);
+                    self.scoped_stmt(*e);
                 }
             }
-            StmtKind::While { cond, body } | StmtKind::DoWhile { body, cond } => {
+            StmtKind::While { cond, body } => {
                 self.cond(*cond);
-                self.stmt(*body);
+                self.loop_depth += 1;
+                self.scoped_stmt(*body);
+                self.loop_depth -= 1;
+            }
+            StmtKind::DoWhile { body, cond } => {
+                self.loop_depth += 1;
+                self.scoped_stmt(*body);
+                self.loop_depth -= 1;
+                self.cond(*cond);
             }
             StmtKind::For {
                 init,
@@ -599,6 +1630,7 @@ impl Checker<'_> {
                 step,
                 body,
             } => {
+                self.push_scope();
                 for &i in init {
                     self.stmt(i);
                 }
@@ -608,10 +1640,18 @@ impl Checker<'_> {
                 for &e in step {
                     self.expr(e);
                 }
-                self.stmt(*body);
+                self.loop_depth += 1;
+                self.scoped_stmt(*body);
+                self.loop_depth -= 1;
+                self.pop_scope();
             }
+            StmtKind::Switch {
+                value,
+                cases,
+                default,
+            } => self.switch(*value, cases, *default),
             StmtKind::Return(v) => {
-                let ret = self.ret;
+                let ret = self.ctx.ret;
                 match v {
                     None => {
                         if ret != Types::VOID && ret != Types::ERROR {
@@ -641,20 +1681,96 @@ impl Checker<'_> {
                                 );
                                 self.error(self.span(*v), msg);
                             }
-                        } else {
+                        } else if t != Types::ERROR {
                             self.coerce(*v, ret);
                         }
                     }
                 }
             }
-            StmtKind::Break | StmtKind::Continue | StmtKind::Empty => {}
-            StmtKind::StaticIf { then, els, .. } => {
-                let taken = self.sema.static_if_taken.get(&s).copied().unwrap_or(false);
+            StmtKind::Break => {
+                if self.loop_depth == 0 && self.switch_depth == 0 {
+                    self.error(span, "`break` outside of a loop");
+                }
+            }
+            StmtKind::Continue => {
+                if self.loop_depth == 0 {
+                    self.error(span, "`continue` outside of a loop");
+                }
+            }
+            StmtKind::Empty => {}
+            StmtKind::StaticAssert { cond, msg } => self.static_assert(*cond, *msg),
+            StmtKind::StaticIf { cond, then, els } => {
+                let taken = match cond {
+                    StaticCond::Version(n, _) => version_holds(self.name(*n), self.options),
+                    StaticCond::If(e) => {
+                        let t = self.expr(*e);
+                        match self.konst(*e) {
+                            Some(v) if t == Types::BOOL || self.types.int_like(t).is_some() => {
+                                v != 0
+                            }
+                            _ => {
+                                if t != Types::ERROR {
+                                    self.error(
+                                        self.span(*e),
+                                        "cannot evaluate the `#if` condition at compile time",
+                                    );
+                                }
+                                false
+                            }
+                        }
+                    }
+                };
+                self.typed.static_if_taken.insert(s, taken);
                 for &i in if taken { then } else { els } {
                     self.stmt(i);
                 }
             }
         }
+    }
+
+    fn switch(&mut self, value: ExprId, cases: &[SwitchCase], default: Option<StmtId>) {
+        let vt = self.expr(value);
+        let int = self.types.int_like(vt);
+        if vt != Types::ERROR && int.is_none() {
+            let msg = format!("cannot switch on a value of type `{}`", self.tn(vt));
+            self.error(self.span(value), msg);
+        }
+        let mut seen: HashMap<i128, Span> = HashMap::new();
+        self.switch_depth += 1;
+        for c in cases {
+            for &v in &c.values {
+                let t = self.expr(v);
+                if t == Types::ERROR || vt == Types::ERROR || int.is_none() {
+                    continue;
+                }
+                let ok = if t == vt { true } else { self.coerce(v, vt) };
+                if !ok {
+                    continue;
+                }
+                match self.konst(v) {
+                    Some(k) => {
+                        let k = int.map(|i| i.wrap(k)).unwrap_or(k);
+                        if let Some(prev) = seen.get(&k) {
+                            let at = location(self.sources, *prev);
+                            let msg = format!("duplicate case value `{k}` (first at {at})");
+                            self.error(self.span(v), msg);
+                        } else {
+                            seen.insert(k, self.span(v));
+                        }
+                    }
+                    None => self.error(self.span(v), "a case value must be a constant"),
+                }
+            }
+            self.scoped_stmt(c.body);
+        }
+        if let Some(d) = default {
+            self.scoped_stmt(d);
+        }
+        self.switch_depth -= 1;
+    }
+
+    fn static_if_branch(&self, s: StmtId) -> bool {
+        self.typed.static_if_taken.get(&s).copied().unwrap_or(false)
     }
 
     /// Can control reach the end of this statement?
@@ -666,7 +1782,7 @@ impl Checker<'_> {
                 items.iter().all(|&i| self.falls_through(i))
             }
             StmtKind::StaticIf { then, els, .. } => {
-                let taken = self.sema.static_if_taken.get(&s).copied().unwrap_or(false);
+                let taken = self.static_if_branch(s);
                 (if taken { then } else { els })
                     .iter()
                     .all(|&i| self.falls_through(i))
@@ -685,11 +1801,24 @@ impl Checker<'_> {
                 let infinite = cond.map(|c| self.konst(c) == Some(1)).unwrap_or(true);
                 !infinite || self.has_break(*body)
             }
-            StmtKind::Var(_) | StmtKind::Empty => true,
+            StmtKind::Switch { cases, default, .. } => match default {
+                None => true,
+                Some(d) => {
+                    self.falls_through(*d)
+                        || self.has_break(*d)
+                        || cases
+                            .iter()
+                            .any(|c| self.falls_through(c.body) || self.has_break(c.body))
+                }
+            },
+            StmtKind::Var(_)
+            | StmtKind::Empty
+            | StmtKind::Decl(_)
+            | StmtKind::StaticAssert { .. } => true,
         }
     }
 
-    /// Does `s` contain a `break` that leaves the loop `s` is the body of?
+    /// Does `s` contain a `break` that leaves the loop or switch `s` is the body of?
     fn has_break(&self, s: StmtId) -> bool {
         match &self.ast.stmt(s).kind {
             StmtKind::Break => true,
@@ -697,7 +1826,7 @@ impl Checker<'_> {
                 items.iter().any(|&i| self.has_break(i))
             }
             StmtKind::StaticIf { then, els, .. } => {
-                let taken = self.sema.static_if_taken.get(&s).copied().unwrap_or(false);
+                let taken = self.static_if_branch(s);
                 (if taken { then } else { els })
                     .iter()
                     .any(|&i| self.has_break(i))
@@ -719,18 +1848,41 @@ impl Checker<'_> {
 
     fn set_const(&mut self, e: ExprId, t: TypeId, v: i128) -> TypeId {
         self.typed.expr_const.insert(e, v);
-        self.set(e, t)
+        t
     }
 
-    /// Type-checks an expression; returns its type.
+    fn set_fconst(&mut self, e: ExprId, t: TypeId, v: f64) -> TypeId {
+        let f = self.types.float(t).unwrap_or(FloatTy::F64);
+        self.typed.expr_fconst.insert(e, f.round(v));
+        t
+    }
+
+    /// Type-checks a value expression; returns its type.
     fn expr(&mut self, e: ExprId) -> TypeId {
+        let t = self.expr_t(e);
+        if let Res::Type(ty) = self.typed.res(e) {
+            if ty != Types::ERROR {
+                let msg = format!("`{}` is a type, not a value", self.tn(ty));
+                self.error(self.span(e), msg);
+            }
+            return self.set(e, Types::ERROR);
+        }
+        t
+    }
+
+    /// Type-checks an expression that may also name a type (the base of a member
+    /// expression, a callee).
+    fn expr_t(&mut self, e: ExprId) -> TypeId {
         let t = self.expr_inner(e);
         self.set(e, t)
     }
 
     fn is_lvalue(&self, e: ExprId) -> bool {
         match &self.ast.expr(e).kind {
-            ExprKind::Ident(_) => matches!(self.sema.res(e), Res::Local(_) | Res::Global(_)),
+            ExprKind::Ident(_) => matches!(
+                self.typed.res(e),
+                Res::Local(_) | Res::Global(_) | Res::ThisField(..)
+            ),
             ExprKind::Unary {
                 op: UnaryOp::Deref, ..
             } => true,
@@ -740,6 +1892,10 @@ impl Checker<'_> {
                 !matches!(self.types.kind(self.ty(*base)), TypeKind::Array(..))
                     || self.is_lvalue(*base)
             }
+            ExprKind::Member { base, .. } => match self.typed.members.get(&e) {
+                Some(MemberRes::Field { through_ptr, .. }) => *through_ptr || self.is_lvalue(*base),
+                _ => false,
+            },
             _ => false,
         }
     }
@@ -747,7 +1903,7 @@ impl Checker<'_> {
     fn mark_address_taken(&mut self, e: ExprId) {
         match &self.ast.expr(e).kind {
             ExprKind::Ident(_) => {
-                if let Res::Local(l) = self.sema.res(e) {
+                if let Res::Local(l) = self.typed.res(e) {
                     self.typed.local_in_memory[l.index()] = true;
                 }
             }
@@ -756,6 +1912,15 @@ impl Checker<'_> {
             {
                 let b = *base;
                 self.mark_address_taken(b)
+            }
+            ExprKind::Member { base, .. } => {
+                if let Some(MemberRes::Field {
+                    through_ptr: false, ..
+                }) = self.typed.members.get(&e)
+                {
+                    let b = *base;
+                    self.mark_address_taken(b)
+                }
             }
             _ => {}
         }
@@ -799,55 +1964,32 @@ impl Checker<'_> {
                 };
                 self.int_lit_type(e, v, suffix)
             }
+            ExprKind::FloatLit { value, suffix } => {
+                let t = match suffix {
+                    Some(FloatTy::F32) => Types::F32,
+                    _ => Types::F64,
+                };
+                self.set_fconst(e, t, value)
+            }
             ExprKind::CharLit(c) => self.set_const(e, Types::U8, c as i128),
             ExprKind::StrLit(_) => Types::U8_SLICE,
             ExprKind::BoolLit(b) => self.set_const(e, Types::BOOL, b as i128),
             ExprKind::Null => Types::NULL,
             ExprKind::Error => Types::ERROR,
-            ExprKind::Ident(name) => match self.sema.res(e) {
-                Res::Local(l) => self.typed.local_ty[l.index()],
-                Res::Global(g) => self
-                    .typed
-                    .global_ty
-                    .get(&g)
-                    .copied()
-                    .unwrap_or(Types::ERROR),
-                Res::Funcs(set) => {
-                    // A function named without parentheses is called with no arguments.
-                    self.call(e, set, name, &[], span)
-                }
-                Res::Unresolved => Types::ERROR,
-            },
+            ExprKind::Type(te) => {
+                let t = self.resolve_type(te);
+                self.typed.expr_res[e.index()] = Res::Type(t);
+                t
+            }
+            ExprKind::Ident(name) => self.ident(e, name, span),
             ExprKind::Unary { op, arg } => self.unary(e, op, arg),
             ExprKind::Binary { op, lhs, rhs } => self.binary(e, op, lhs, rhs),
             ExprKind::Assign { op, lhs, rhs } => self.assign(e, op, lhs, rhs),
-            ExprKind::Call { callee, args } => {
-                let name = match self.ast.expr(callee).kind {
-                    ExprKind::Ident(n) => Some(n),
-                    _ => None,
-                };
-                if let (Some(n), Res::Funcs(set)) = (name, self.sema.res(callee)) {
-                    for &a in &args {
-                        self.expr(a);
-                    }
-                    let t = self.call(e, set, n, &args, span);
-                    self.set(callee, Types::VOID);
-                    return t;
-                }
-                let ct = self.expr(callee);
-                for &a in &args {
-                    self.expr(a);
-                }
-                if ct == Types::ERROR {
-                    return Types::ERROR;
-                }
-                let msg = match name {
-                    Some(n) => format!("`{}` is not a function", self.name(n)),
-                    None => format!("cannot call a value of type `{}`", self.tn(ct)),
-                };
-                self.error(self.span(callee), msg);
-                Types::ERROR
-            }
+            ExprKind::Call {
+                callee,
+                args,
+                names,
+            } => self.call_expr(e, callee, &args, &names, span),
             ExprKind::Index { base, index } => {
                 let bt = self.expr(base);
                 let it = self.expr(index);
@@ -905,36 +2047,874 @@ impl Checker<'_> {
                 base,
                 name,
                 name_span,
-            } => {
-                let bt = self.expr(base);
-                if bt == Types::ERROR {
-                    return Types::ERROR;
-                }
-                let member = self.name(name).to_string();
-                match (self.types.kind(bt), member.as_str()) {
-                    (TypeKind::Slice(el), "ptr") | (TypeKind::Array(el, _), "ptr") => {
-                        self.types.ptr(el)
-                    }
-                    (TypeKind::Slice(_), "length") => Types::U64,
-                    (TypeKind::Array(_, n), "length") => self.set_const(e, Types::U64, n as i128),
-                    _ => {
-                        let msg = format!("`{}` has no member `{member}`", self.tn(bt));
-                        self.error(name_span, msg);
-                        Types::ERROR
-                    }
-                }
-            }
+            } => self.member(e, base, name, name_span),
             ExprKind::Cast { ty, arg } => {
                 let to = self.resolve_type(ty);
                 let from = self.expr(arg);
+                self.ensure_layout(to, span);
                 self.cast(e, from, to, arg)
             }
         }
     }
 
+    fn ident(&mut self, e: ExprId, name: Ident, span: Span) -> TypeId {
+        match self.lookup(name, span) {
+            Lookup::Local(l) => {
+                self.typed.expr_res[e.index()] = Res::Local(l);
+                self.typed.local_ty[l.index()]
+            }
+            Lookup::Member(s, ds) => self.member_decls(e, s, ds, name, span),
+            Lookup::Decls(ds) if ds.is_empty() => Types::ERROR,
+            Lookup::Decls(ds) => self.decls_value(e, ds, name, span),
+            Lookup::None => {
+                let msg = format!("undefined identifier `{}`", self.name(name));
+                self.error(span, msg);
+                Types::ERROR
+            }
+        }
+    }
+
+    /// An identifier naming declarations of a module (or local constants and aliases).
+    fn decls_value(&mut self, e: ExprId, ds: Vec<DeclId>, name: Ident, span: Span) -> TypeId {
+        let d = ds[0];
+        match self.ast.decl(d).kind.clone() {
+            DeclKind::Func { .. } => {
+                let set = self.overload_set(ds.clone());
+                self.typed.expr_res[e.index()] = Res::Funcs(set);
+                // A function named without parentheses is called with no arguments.
+                self.call_direct(e, name, &ds, None, &[], span)
+            }
+            DeclKind::Var { .. } => {
+                if self.parent_of(d).is_some() {
+                    let msg = format!("field `{}` needs an object", self.name(name));
+                    self.error(span, msg);
+                    return Types::ERROR;
+                }
+                self.typed.expr_res[e.index()] = Res::Global(d);
+                self.global_type(d)
+            }
+            DeclKind::EnumConst { .. } | DeclKind::EnumMember { .. } => match self.const_of(d) {
+                Some((t, v)) => self.set_const_value(e, t, v),
+                None => Types::ERROR,
+            },
+            DeclKind::Alias { .. } => match self.alias_target(d) {
+                AliasTarget::Type(t) => {
+                    self.typed.expr_res[e.index()] = Res::Type(t);
+                    t
+                }
+                AliasTarget::Decls(ds) => self.decls_value(e, ds, name, span),
+                AliasTarget::Error => Types::ERROR,
+            },
+            _ => match self.decls_as_type(&ds) {
+                Some(t) => {
+                    self.typed.expr_res[e.index()] = Res::Type(t);
+                    t
+                }
+                None => {
+                    let msg = format!("`{}` cannot be used as a value", self.name(name));
+                    self.error(span, msg);
+                    Types::ERROR
+                }
+            },
+        }
+    }
+
+    /// The implicit `this` of the current method when it is a `s` (or `None`).
+    fn this_for(&self, s: DeclId) -> Option<LocalId> {
+        let this = self.ctx.this?;
+        let st = self.types.elem(self.typed.local_ty[this.index()])?;
+        (self.types.kind(st) == TypeKind::Struct(s)).then_some(this)
+    }
+
+    /// An identifier found among the members of struct `s`.
+    fn member_decls(
+        &mut self,
+        e: ExprId,
+        s: DeclId,
+        ds: Vec<DeclId>,
+        name: Ident,
+        span: Span,
+    ) -> TypeId {
+        let d = ds[0];
+        match self.ast.decl(d).kind {
+            DeclKind::Var { .. } => {
+                let Some(this) = self.this_for(s) else {
+                    let msg = format!("field `{}` needs an object", self.name(name));
+                    self.error(span, msg);
+                    return Types::ERROR;
+                };
+                self.struct_layout(s, span);
+                let Some(layout) = self.types.structs.get(&s) else {
+                    return Types::ERROR;
+                };
+                match layout.fields.iter().position(|f| f.decl == d) {
+                    Some(i) => {
+                        let t = layout.fields[i].ty;
+                        self.typed.expr_res[e.index()] = Res::ThisField(this, i as u32);
+                        t
+                    }
+                    None => Types::ERROR,
+                }
+            }
+            DeclKind::Func { .. } => {
+                let Some(this) = self.this_for(s) else {
+                    let msg = format!("method `{}` needs an object", self.name(name));
+                    self.error(span, msg);
+                    return Types::ERROR;
+                };
+                let set = self.overload_set(ds.clone());
+                self.typed.expr_res[e.index()] = Res::Funcs(set);
+                self.call_direct(e, name, &ds, Some(ThisArg::Implicit(this)), &[], span)
+            }
+            _ => self.decls_value(e, ds, name, span),
+        }
+    }
+
+    fn member(&mut self, e: ExprId, base: ExprId, name: Ident, name_span: Span) -> TypeId {
+        if name == self.names.offsetof
+            && let ExprKind::Member {
+                base: b2,
+                name: fname,
+                name_span: fspan,
+            } = self.ast.expr(base).kind
+        {
+            self.expr_t(b2);
+            if let Res::Type(st) = self.typed.res(b2)
+                && let TypeKind::Struct(sd) = self.types.kind(st)
+            {
+                self.struct_layout(sd, fspan);
+                let off = self
+                    .types
+                    .structs
+                    .get(&sd)
+                    .and_then(|l| l.fields.iter().find(|f| f.name == fname))
+                    .map(|f| f.offset);
+                self.set(base, Types::ERROR);
+                return match off {
+                    Some(o) => {
+                        self.typed.members.insert(e, MemberRes::Const);
+                        self.set_const(e, Types::U64, o as i128)
+                    }
+                    None => {
+                        let msg = format!("`{}` has no field `{}`", self.tn(st), self.name(fname));
+                        self.error(fspan, msg);
+                        Types::ERROR
+                    }
+                };
+            }
+            let bt = self.ty(b2);
+            if bt != Types::ERROR {
+                self.error(name_span, "`.offsetof` applies to a field of a struct type");
+            }
+            return Types::ERROR;
+        }
+        let bt = self.expr_t(base);
+        if bt == Types::ERROR {
+            return Types::ERROR;
+        }
+        if let Res::Type(t) = self.typed.res(base) {
+            return self.type_member(e, t, name, name_span);
+        }
+        self.value_member(e, base, bt, name, name_span)
+    }
+
+    /// `T.name`: properties of types, enum members, nested declarations of structs.
+    fn type_member(&mut self, e: ExprId, t: TypeId, name: Ident, span: Span) -> TypeId {
+        self.typed.members.insert(e, MemberRes::Const);
+        if name == self.names.sizeof || name == self.names.alignof {
+            self.ensure_layout(t, span);
+            if !self.is_value_type(t) && t != Types::VOID {
+                let msg = format!("`{}` has no size", self.tn(t));
+                self.error(span, msg);
+                return Types::ERROR;
+            }
+            let v = if name == self.names.sizeof {
+                self.types.size(t)
+            } else {
+                self.types.align(t)
+            };
+            return self.set_const(e, Types::U64, v as i128);
+        }
+        if name == self.names.min || name == self.names.max {
+            if let Some(i) = self.types.int(t) {
+                let v = if name == self.names.min {
+                    i.min()
+                } else {
+                    i.max()
+                };
+                return self.set_const(e, t, v);
+            }
+            if let Some(f) = self.types.float(t) {
+                let v = match (f, name == self.names.max) {
+                    (FloatTy::F32, true) => f32::MAX as f64,
+                    (FloatTy::F32, false) => f32::MIN as f64,
+                    (FloatTy::F64, true) => f64::MAX,
+                    (FloatTy::F64, false) => f64::MIN,
+                };
+                return self.set_fconst(e, t, v);
+            }
+        }
+        match self.types.kind(t) {
+            TypeKind::Enum(d) => {
+                if let DeclKind::Enum { members, .. } = self.ast.decl(d).kind.clone()
+                    && let Some(&m) = members.iter().find(|&&m| self.ast.decl(m).name == name)
+                {
+                    return match self.const_of(m) {
+                        Some((t, v)) => self.set_const_value(e, t, v),
+                        None => Types::ERROR,
+                    };
+                }
+            }
+            TypeKind::Struct(s) => {
+                let ds = self
+                    .sema
+                    .structs
+                    .get(&s)
+                    .and_then(|sc| sc.scope.get(&name))
+                    .cloned();
+                if let Some(ds) = ds
+                    && !matches!(
+                        self.ast.decl(ds[0]).kind,
+                        DeclKind::Var { .. } | DeclKind::Func { .. }
+                    )
+                {
+                    self.typed.members.remove(&e);
+                    return self.decls_value(e, ds, name, span);
+                }
+            }
+            _ => {}
+        }
+        let msg = format!("`{}` has no member `{}`", self.tn(t), self.name(name));
+        self.error(span, msg);
+        Types::ERROR
+    }
+
+    /// `value.name` where `value` has type `bt`: fields, `.length`/`.ptr`, methods and
+    /// UFCS calls without parentheses.
+    fn value_member(
+        &mut self,
+        e: ExprId,
+        base: ExprId,
+        bt: TypeId,
+        name: Ident,
+        span: Span,
+    ) -> TypeId {
+        let (inner, through_ptr) = match self.types.kind(bt) {
+            TypeKind::Ptr(x)
+                if matches!(
+                    self.types.kind(x),
+                    TypeKind::Struct(_) | TypeKind::Slice(_) | TypeKind::Array(..)
+                ) =>
+            {
+                (x, true)
+            }
+            _ => (bt, false),
+        };
+        match self.types.kind(inner) {
+            TypeKind::Struct(sd) => {
+                self.struct_layout(sd, span);
+                let field = self
+                    .types
+                    .structs
+                    .get(&sd)
+                    .and_then(|l| l.fields.iter().find(|f| f.name == name))
+                    .map(|f| (f.offset, f.ty));
+                if let Some((offset, ty)) = field {
+                    self.typed.members.insert(
+                        e,
+                        MemberRes::Field {
+                            offset,
+                            through_ptr,
+                        },
+                    );
+                    return ty;
+                }
+                let methods = self
+                    .sema
+                    .structs
+                    .get(&sd)
+                    .and_then(|s| s.scope.get(&name))
+                    .cloned();
+                if let Some(ms) = methods
+                    && self.is_func_decl(ms[0])
+                {
+                    let this = if through_ptr {
+                        ThisArg::Ptr(base)
+                    } else {
+                        ThisArg::Addr(base)
+                    };
+                    return self.call_direct(e, name, &ms, Some(this), &[], span);
+                }
+            }
+            TypeKind::Slice(el) => {
+                if name == self.names.length {
+                    self.typed.members.insert(
+                        e,
+                        MemberRes::Field {
+                            offset: 0,
+                            through_ptr,
+                        },
+                    );
+                    return Types::U64;
+                }
+                if name == self.names.ptr {
+                    self.typed.members.insert(
+                        e,
+                        MemberRes::Field {
+                            offset: 8,
+                            through_ptr,
+                        },
+                    );
+                    return self.types.ptr(el);
+                }
+            }
+            TypeKind::Array(el, n) => {
+                if name == self.names.length {
+                    self.typed.members.insert(e, MemberRes::Const);
+                    return self.set_const(e, Types::U64, n as i128);
+                }
+                if name == self.names.ptr {
+                    self.typed
+                        .members
+                        .insert(e, MemberRes::ArrayPtr { through_ptr });
+                    return self.types.ptr(el);
+                }
+            }
+            _ => {}
+        }
+        // UFCS: `a.f` is `f(a)`.
+        if let Some(fs) = self.ufcs_candidates(name, span) {
+            let arg = ArgIn {
+                expr: base,
+                name: None,
+            };
+            return self.call_direct(e, name, &fs, None, &[arg], span);
+        }
+        let msg = format!("`{}` has no member `{}`", self.tn(bt), self.name(name));
+        self.error(span, msg);
+        Types::ERROR
+    }
+
+    /// Functions named `name` visible from here (for UFCS), if there are any.
+    fn ufcs_candidates(&mut self, name: Ident, span: Span) -> Option<Vec<DeclId>> {
+        // Only module-level functions take part (not methods of the enclosing struct).
+        let saved = self.ctx.struct_.take();
+        let found = self.lookup(name, span);
+        self.ctx.struct_ = saved;
+        match found {
+            Lookup::Decls(ds) if !ds.is_empty() && self.is_func_decl(ds[0]) => Some(ds),
+            _ => None,
+        }
+    }
+
+    // ---- calls ----
+
+    fn call_expr(
+        &mut self,
+        e: ExprId,
+        callee: ExprId,
+        args: &[ExprId],
+        names: &[Option<(Ident, Span)>],
+        span: Span,
+    ) -> TypeId {
+        let mut argin = Vec::with_capacity(args.len());
+        for (i, &a) in args.iter().enumerate() {
+            self.expr(a);
+            argin.push(ArgIn {
+                expr: a,
+                name: names.get(i).copied().flatten(),
+            });
+        }
+        let cspan = self.span(callee);
+        match self.ast.expr(callee).kind.clone() {
+            ExprKind::Ident(name) => match self.lookup(name, cspan) {
+                Lookup::Local(l) => {
+                    self.typed.expr_res[callee.index()] = Res::Local(l);
+                    let t = self.typed.local_ty[l.index()];
+                    self.set(callee, t);
+                    self.indirect_call(e, callee, t, &argin, span)
+                }
+                Lookup::Member(s, ds) => {
+                    if self.is_func_decl(ds[0]) {
+                        let Some(this) = self.this_for(s) else {
+                            let msg = format!("method `{}` needs an object", self.name(name));
+                            self.error(cspan, msg);
+                            return Types::ERROR;
+                        };
+                        let set = self.overload_set(ds.clone());
+                        self.typed.expr_res[callee.index()] = Res::Funcs(set);
+                        self.set(callee, Types::VOID);
+                        self.call_direct(e, name, &ds, Some(ThisArg::Implicit(this)), &argin, span)
+                    } else {
+                        let t = self.expr(callee);
+                        self.callee_value(e, callee, t, &argin, span)
+                    }
+                }
+                Lookup::Decls(ds) if ds.is_empty() => Types::ERROR,
+                Lookup::Decls(ds) => {
+                    let ds = match self.ast.decl(ds[0]).kind {
+                        DeclKind::Alias { .. } => match self.alias_target(ds[0]) {
+                            AliasTarget::Decls(x) => x,
+                            AliasTarget::Type(_) => ds,
+                            AliasTarget::Error => return Types::ERROR,
+                        },
+                        _ => ds,
+                    };
+                    if self.is_func_decl(ds[0]) {
+                        let set = self.overload_set(ds.clone());
+                        self.typed.expr_res[callee.index()] = Res::Funcs(set);
+                        self.set(callee, Types::VOID);
+                        return self.call_direct(e, name, &ds, None, &argin, span);
+                    }
+                    if let Some(t) = self.decls_as_type(&ds) {
+                        self.typed.expr_res[callee.index()] = Res::Type(t);
+                        self.set(callee, t);
+                        return self.construct(e, t, &argin, span);
+                    }
+                    let t = self.expr(callee);
+                    self.callee_value(e, callee, t, &argin, span)
+                }
+                Lookup::None => {
+                    let msg = format!("undefined identifier `{}`", self.name(name));
+                    self.error(cspan, msg);
+                    Types::ERROR
+                }
+            },
+            ExprKind::Member {
+                base,
+                name,
+                name_span,
+            } => {
+                let bt = self.expr_t(base);
+                if bt == Types::ERROR {
+                    return Types::ERROR;
+                }
+                if let Res::Type(t) = self.typed.res(base) {
+                    let mt = self.type_member(callee, t, name, name_span);
+                    self.set(callee, mt);
+                    if let Res::Type(inner) = self.typed.res(callee) {
+                        return self.construct(e, inner, &argin, span);
+                    }
+                    return self.callee_value(e, callee, mt, &argin, span);
+                }
+                let (inner, through_ptr) = match self.types.kind(bt) {
+                    TypeKind::Ptr(x) if matches!(self.types.kind(x), TypeKind::Struct(_)) => {
+                        (x, true)
+                    }
+                    _ => (bt, false),
+                };
+                if let TypeKind::Struct(sd) = self.types.kind(inner) {
+                    let ms = self
+                        .sema
+                        .structs
+                        .get(&sd)
+                        .and_then(|s| s.scope.get(&name))
+                        .cloned();
+                    if let Some(ms) = ms
+                        && self.is_func_decl(ms[0])
+                    {
+                        let this = if through_ptr {
+                            ThisArg::Ptr(base)
+                        } else {
+                            ThisArg::Addr(base)
+                        };
+                        self.set(callee, Types::VOID);
+                        return self.call_direct(e, name, &ms, Some(this), &argin, span);
+                    }
+                    self.struct_layout(sd, name_span);
+                    let is_field = self
+                        .types
+                        .structs
+                        .get(&sd)
+                        .is_some_and(|l| l.fields.iter().any(|f| f.name == name));
+                    if is_field {
+                        let t = self.value_member(callee, base, bt, name, name_span);
+                        self.set(callee, t);
+                        return self.callee_value(e, callee, t, &argin, span);
+                    }
+                }
+                if let Some(fs) = self.ufcs_candidates(name, name_span) {
+                    let mut all = vec![ArgIn {
+                        expr: base,
+                        name: None,
+                    }];
+                    all.extend(argin);
+                    self.set(callee, Types::VOID);
+                    return self.call_direct(e, name, &fs, None, &all, span);
+                }
+                let t = self.value_member(callee, base, bt, name, name_span);
+                self.set(callee, t);
+                if t == Types::ERROR {
+                    return t;
+                }
+                self.callee_value(e, callee, t, &argin, span)
+            }
+            _ => {
+                let t = self.expr(callee);
+                self.callee_value(e, callee, t, &argin, span)
+            }
+        }
+    }
+
+    /// Calls a value: a function pointer.
+    fn callee_value(
+        &mut self,
+        e: ExprId,
+        callee: ExprId,
+        t: TypeId,
+        argin: &[ArgIn],
+        span: Span,
+    ) -> TypeId {
+        if t == Types::ERROR {
+            return t;
+        }
+        if matches!(self.types.kind(t), TypeKind::Func(_)) {
+            return self.indirect_call(e, callee, t, argin, span);
+        }
+        let msg = match self.ast.expr(callee).kind {
+            ExprKind::Ident(n) => format!("`{}` is not a function", self.name(n)),
+            _ => format!("cannot call a value of type `{}`", self.tn(t)),
+        };
+        self.error(self.span(callee), msg);
+        Types::ERROR
+    }
+
+    fn indirect_call(
+        &mut self,
+        e: ExprId,
+        callee: ExprId,
+        t: TypeId,
+        argin: &[ArgIn],
+        span: Span,
+    ) -> TypeId {
+        let TypeKind::Func(i) = self.types.kind(t) else {
+            return self.callee_value(e, callee, t, argin, span);
+        };
+        let sig = self.types.fn_sig(i).clone();
+        if let Some(a) = argin.iter().find(|a| a.name.is_some()) {
+            let (_, s) = a.name.unwrap_or((Ident(0), span));
+            self.error(s, "named arguments need a call of a function by name");
+            return Types::ERROR;
+        }
+        if argin.iter().any(|a| self.ty(a.expr) == Types::ERROR) {
+            return Types::ERROR;
+        }
+        if sig.params.len() != argin.len() {
+            let n = sig.params.len();
+            let msg = format!(
+                "a function pointer of type `{}` expects {n} argument{}, got {}",
+                self.tn(t),
+                if n == 1 { "" } else { "s" },
+                argin.len()
+            );
+            self.error(span, msg);
+            return Types::ERROR;
+        }
+        let mut args = Vec::new();
+        for (a, &p) in argin.iter().zip(&sig.params) {
+            self.coerce(a.expr, p);
+            args.push(ArgSrc::Expr(a.expr));
+        }
+        self.typed.calls.insert(
+            e,
+            CallInfo {
+                callee: Callee::Indirect(callee),
+                this: None,
+                args,
+            },
+        );
+        sig.ret
+    }
+
+    fn params_text(n_required: usize, n: usize) -> String {
+        if n_required == n {
+            format!("{n} argument{}", if n == 1 { "" } else { "s" })
+        } else {
+            format!("{n_required} to {n} arguments")
+        }
+    }
+
+    /// Maps written arguments to parameters (positional, then by name), filling defaults.
+    fn map_args(
+        &self,
+        what: &str,
+        pnames: &[Option<Ident>],
+        defaults: &[Option<ExprId>],
+        argin: &[ArgIn],
+        for_struct: bool,
+    ) -> Result<Vec<ArgSrc>, (Option<Span>, String)> {
+        let n = pnames.len();
+        let required = defaults.iter().filter(|d| d.is_none()).count();
+        let count_msg = || {
+            if for_struct {
+                format!(
+                    "{what} has {n} field{}, got {} arguments",
+                    if n == 1 { "" } else { "s" },
+                    argin.len()
+                )
+            } else {
+                format!(
+                    "{what} expects {}, got {}",
+                    Self::params_text(required, n),
+                    argin.len()
+                )
+            }
+        };
+        let mut slots: Vec<Option<ExprId>> = vec![None; n];
+        let mut next = 0usize;
+        let mut named = false;
+        for a in argin {
+            if let Some((nm, s)) = a.name {
+                named = true;
+                match pnames.iter().position(|p| *p == Some(nm)) {
+                    Some(i) => next = i,
+                    None => {
+                        let kind = if for_struct { "field" } else { "parameter" };
+                        return Err((
+                            Some(s),
+                            format!("{what} has no {kind} named `{}`", self.name(nm)),
+                        ));
+                    }
+                }
+            }
+            if next >= n {
+                return Err((None, count_msg()));
+            }
+            if slots[next].is_some() {
+                let pn = pnames[next]
+                    .map(|p| self.name(p).to_string())
+                    .unwrap_or_default();
+                return Err((
+                    Some(self.span(a.expr)),
+                    format!("`{pn}` of {what} is given more than once"),
+                ));
+            }
+            slots[next] = Some(a.expr);
+            next += 1;
+        }
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            match (slots[i], defaults[i]) {
+                (Some(x), _) => out.push(ArgSrc::Expr(x)),
+                (None, Some(d)) => out.push(ArgSrc::Default(d)),
+                (None, None) if for_struct => out.push(ArgSrc::Zero),
+                (None, None) => {
+                    if named {
+                        let pn = pnames[i]
+                            .map(|p| self.name(p).to_string())
+                            .unwrap_or_default();
+                        return Err((
+                            None,
+                            format!("missing argument for parameter `{pn}` of {what}"),
+                        ));
+                    }
+                    return Err((None, count_msg()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn func_params_info(&self, d: DeclId) -> (Vec<Option<Ident>>, Vec<Option<ExprId>>) {
+        match &self.ast.decl(d).kind {
+            DeclKind::Func { params, .. } => (
+                params.iter().map(|p| p.name).collect(),
+                params.iter().map(|p| p.default).collect(),
+            ),
+            _ => (Vec::new(), Vec::new()),
+        }
+    }
+
+    fn signature_text(&self, name: &str, params: &[TypeId]) -> String {
+        let ps: Vec<String> = params.iter().map(|&t| self.types.name(t)).collect();
+        format!("{name}({})", ps.join(", "))
+    }
+
+    /// Overload resolution and argument conversion for a call of functions `cands`.
+    fn call_direct(
+        &mut self,
+        e: ExprId,
+        name: Ident,
+        cands: &[DeclId],
+        this: Option<ThisArg>,
+        argin: &[ArgIn],
+        span: Span,
+    ) -> TypeId {
+        let fname = self.name(name).to_string();
+        let what = format!("function `{fname}`");
+        let arg_tys: Vec<TypeId> = argin.iter().map(|a| self.ty(a.expr)).collect();
+        let mut sigs: Vec<(DeclId, FuncSig)> = Vec::new();
+        for &d in cands {
+            if let Some(s) = self.func_sig(d) {
+                sigs.push((d, s));
+            }
+        }
+        if sigs.is_empty() || arg_tys.contains(&Types::ERROR) {
+            return Types::ERROR;
+        }
+        let chosen = if sigs.len() == 1 {
+            let (d, _) = &sigs[0];
+            let (pn, defs) = self.func_params_info(*d);
+            match self.map_args(&what, &pn, &defs, argin, false) {
+                Ok(args) => (*d, args),
+                Err((s, msg)) => {
+                    self.error(s.unwrap_or(span), msg);
+                    return Types::ERROR;
+                }
+            }
+        } else {
+            let mut best: Vec<(u32, DeclId, Vec<ArgSrc>)> = Vec::new();
+            for (d, sig) in &sigs {
+                let (pn, defs) = self.func_params_info(*d);
+                let Ok(args) = self.map_args(&what, &pn, &defs, argin, false) else {
+                    continue;
+                };
+                let mut total = 0u32;
+                let mut ok = true;
+                for (i, a) in args.iter().enumerate() {
+                    if let ArgSrc::Expr(x) = a {
+                        match self.implicit_rank(self.ty(*x), sig.params[i], Some(*x)) {
+                            Some(r) => total += r as u32,
+                            None => {
+                                ok = false;
+                                break;
+                            }
+                        }
+                    }
+                }
+                if ok {
+                    best.push((total, *d, args));
+                }
+            }
+            let argtext = self.signature_text(&fname, &arg_tys);
+            let Some(min) = best.iter().map(|b| b.0).min() else {
+                let cs: Vec<String> = sigs
+                    .iter()
+                    .map(|(_, s)| format!("`{}`", self.signature_text(&fname, &s.params)))
+                    .collect();
+                let msg = format!(
+                    "no overload of `{fname}` matches the call `{argtext}`; candidates: {}",
+                    cs.join(", ")
+                );
+                self.error(span, msg);
+                return Types::ERROR;
+            };
+            let mut winners: Vec<(DeclId, Vec<ArgSrc>)> = best
+                .into_iter()
+                .filter(|b| b.0 == min)
+                .map(|b| (b.1, b.2))
+                .collect();
+            if winners.len() > 1 {
+                let cs: Vec<String> = winners
+                    .iter()
+                    .map(|(d, _)| {
+                        let s = &self.typed.func_sig[d];
+                        format!(
+                            "`{}` at {}",
+                            self.signature_text(&fname, &s.params),
+                            location(self.sources, self.ast.decl(*d).span)
+                        )
+                    })
+                    .collect();
+                let msg = format!("ambiguous call `{argtext}`; candidates: {}", cs.join(", "));
+                self.error(span, msg);
+                return Types::ERROR;
+            }
+            winners.swap_remove(0)
+        };
+        let (d, args) = chosen;
+        let sig = self.typed.func_sig[&d].clone();
+        let mut ok = true;
+        for (i, a) in args.iter().enumerate() {
+            if let ArgSrc::Expr(x) = a {
+                ok &= self.coerce(*x, sig.params[i]);
+            }
+        }
+        if sig.this.is_some() && this.is_none() {
+            let msg = format!("method `{fname}` needs an object");
+            self.error(span, msg);
+            return Types::ERROR;
+        }
+        if !ok {
+            return Types::ERROR;
+        }
+        self.typed.calls.insert(
+            e,
+            CallInfo {
+                callee: Callee::Direct(d),
+                this: if sig.this.is_some() { this } else { None },
+                args,
+            },
+        );
+        sig.ret
+    }
+
+    /// `S(args)`: construction of a struct from its fields (positional or named; missing
+    /// ones get their default value).
+    fn construct(&mut self, e: ExprId, t: TypeId, argin: &[ArgIn], span: Span) -> TypeId {
+        let TypeKind::Struct(sd) = self.types.kind(t) else {
+            if t != Types::ERROR {
+                let msg = format!("cannot construct a value of type `{}`", self.tn(t));
+                self.error(span, msg);
+            }
+            return Types::ERROR;
+        };
+        self.struct_layout(sd, span);
+        let Some(layout) = self.types.structs.get(&sd).cloned() else {
+            return Types::ERROR;
+        };
+        if argin.iter().any(|a| self.ty(a.expr) == Types::ERROR) {
+            return Types::ERROR;
+        }
+        let what = format!("struct `{}`", self.tn(t));
+        if layout.is_union && argin.len() > 1 {
+            self.error(
+                span,
+                format!("union `{}` is constructed from one value", self.tn(t)),
+            );
+            return Types::ERROR;
+        }
+        let names: Vec<Option<Ident>> = layout.fields.iter().map(|f| Some(f.name)).collect();
+        let defaults: Vec<Option<ExprId>> = layout
+            .fields
+            .iter()
+            .map(|f| match &self.ast.decl(f.decl).kind {
+                DeclKind::Var { init, .. } if !layout.is_union => *init,
+                _ => None,
+            })
+            .collect();
+        let args = match self.map_args(&what, &names, &defaults, argin, true) {
+            Ok(a) => a,
+            Err((s, msg)) => {
+                self.error(s.unwrap_or(span), msg);
+                return Types::ERROR;
+            }
+        };
+        let mut ok = true;
+        for (i, a) in args.iter().enumerate() {
+            if let ArgSrc::Expr(x) = a {
+                ok &= self.coerce(*x, layout.fields[i].ty);
+            }
+        }
+        if !ok {
+            return Types::ERROR;
+        }
+        self.typed.calls.insert(
+            e,
+            CallInfo {
+                callee: Callee::Ctor(sd),
+                this: None,
+                args,
+            },
+        );
+        t
+    }
+
+    // ---- operators ----
+
     /// Index operands are integers, extended to 64 bits by their signedness.
     fn index_operand(&mut self, e: ExprId, t: TypeId) {
-        match self.types.int(t) {
+        match self.types.int_like(t) {
             Some(i) => self.set_target(e, if i.signed { Types::I64 } else { Types::U64 }),
             None if t == Types::ERROR => {}
             None => {
@@ -948,31 +2928,59 @@ impl Checker<'_> {
         if from == Types::ERROR || to == Types::ERROR {
             return Types::ERROR;
         }
+        let (fk, tk) = (self.types.kind(from), self.types.kind(to));
+        let intish = |k: TypeKind| matches!(k, TypeKind::Int(_) | TypeKind::Enum(_));
         let ok = from == to
-            || self.implicit_rank(from, to, self.konst(arg)).is_some()
+            || self.implicit_rank(from, to, Some(arg)).is_some()
+            || (intish(fk) || fk == TypeKind::Bool) && intish(tk)
+            || intish(fk) && tk == TypeKind::Bool
             || matches!(
-                (self.types.kind(from), self.types.kind(to)),
-                (TypeKind::Int(_) | TypeKind::Bool, TypeKind::Int(_))
-                    | (TypeKind::Int(_), TypeKind::Bool)
-                    | (TypeKind::Ptr(_), TypeKind::Ptr(_))
-                    | (TypeKind::Ptr(_) | TypeKind::Null, TypeKind::Int(_))
-                    | (TypeKind::Int(_), TypeKind::Ptr(_))
+                (fk, tk),
+                (
+                    TypeKind::Ptr(_) | TypeKind::Func(_),
+                    TypeKind::Ptr(_) | TypeKind::Func(_)
+                ) | (
+                    TypeKind::Ptr(_) | TypeKind::Null | TypeKind::Func(_),
+                    TypeKind::Int(_)
+                ) | (TypeKind::Int(_), TypeKind::Ptr(_) | TypeKind::Func(_))
+                    | (TypeKind::Int(_) | TypeKind::Enum(_), TypeKind::Float(_))
+                    | (TypeKind::Float(_), TypeKind::Int(_) | TypeKind::Float(_))
             );
         if !ok {
             let msg = format!("cannot cast `{}` to `{}`", self.tn(from), self.tn(to));
             self.error(self.span(e), msg);
             return Types::ERROR;
         }
-        if let (Some(k), Some(i)) = (self.konst(arg), self.types.int(to)) {
-            self.typed.expr_const.insert(e, i.wrap(k));
+        self.set_target(arg, from);
+        if let Some(k) = self.konst(arg) {
+            if let Some(i) = self.types.int_like(to) {
+                self.typed.expr_const.insert(e, i.wrap(k));
+            } else if to == Types::BOOL {
+                self.typed.expr_const.insert(e, (k != 0) as i128);
+            } else if self.types.float(to).is_some() {
+                self.set_fconst(e, to, k as f64);
+            }
         }
-        if let (Some(k), TypeKind::Bool) = (self.konst(arg), self.types.kind(to)) {
-            self.typed.expr_const.insert(e, (k != 0) as i128);
+        if let Some(f) = self.fkonst(arg) {
+            if self.types.float(to).is_some() {
+                self.set_fconst(e, to, f);
+            } else if let Some(i) = self.types.int(to) {
+                let t = f.trunc();
+                if t.is_finite() && t >= i.min() as f64 && t <= i.max() as f64 {
+                    self.typed.expr_const.insert(e, t as i128);
+                }
+            }
         }
         to
     }
 
     fn unary(&mut self, e: ExprId, op: UnaryOp, arg: ExprId) -> TypeId {
+        if op == UnaryOp::AddrOf
+            && let ExprKind::Ident(n) = self.ast.expr(arg).kind
+            && let Some(t) = self.func_ref(e, arg, n)
+        {
+            return t;
+        }
         let t = self.expr(arg);
         if t == Types::ERROR {
             return Types::ERROR;
@@ -980,7 +2988,16 @@ impl Checker<'_> {
         let span = self.span(e);
         match op {
             UnaryOp::Neg | UnaryOp::BitNot => {
-                let Some(i) = self.types.int(t) else {
+                if op == UnaryOp::Neg
+                    && let Some(f) = self.types.float(t)
+                {
+                    if let Some(k) = self.fkonst(arg) {
+                        self.set_fconst(e, t, -k);
+                    }
+                    let _ = f;
+                    return t;
+                }
+                let Some(i) = self.types.int_like(t) else {
                     let sym = if op == UnaryOp::Neg { "-" } else { "~" };
                     let msg = format!("operator `{sym}` cannot be applied to `{}`", self.tn(t));
                     self.error(span, msg);
@@ -1011,7 +3028,10 @@ impl Checker<'_> {
                 Types::BOOL
             }
             UnaryOp::Deref => match self.types.kind(t) {
-                TypeKind::Ptr(el) if el != Types::VOID => el,
+                TypeKind::Ptr(el) if el != Types::VOID => {
+                    self.ensure_layout(el, span);
+                    el
+                }
                 _ => {
                     let msg = format!("cannot dereference a value of type `{}`", self.tn(t));
                     self.error(span, msg);
@@ -1032,7 +3052,7 @@ impl Checker<'_> {
                     return Types::ERROR;
                 }
                 match self.types.kind(t) {
-                    TypeKind::Int(_) => t,
+                    TypeKind::Int(_) | TypeKind::Float(_) => t,
                     TypeKind::Ptr(el) if el != Types::VOID => t,
                     _ => {
                         let sym = if matches!(op, UnaryOp::PreInc | UnaryOp::PostInc) {
@@ -1049,6 +3069,86 @@ impl Checker<'_> {
         }
     }
 
+    /// `&f` of a function: a function pointer. `None` when `n` is not a function.
+    fn func_ref(&mut self, e: ExprId, arg: ExprId, n: Ident) -> Option<TypeId> {
+        let span = self.span(arg);
+        let ds = match self.lookup(n, span) {
+            Lookup::Decls(ds) if !ds.is_empty() && self.is_func_decl(ds[0]) => ds,
+            Lookup::Member(_, ds) if self.is_func_decl(ds[0]) => {
+                let msg = format!("cannot take the address of method `{}`", self.name(n));
+                self.error(self.span(e), msg);
+                return Some(Types::ERROR);
+            }
+            _ => return None,
+        };
+        self.set(arg, Types::VOID);
+        if ds.len() > 1 {
+            let msg = format!(
+                "cannot take the address of the overloaded function `{}`",
+                self.name(n)
+            );
+            self.error(self.span(e), msg);
+            return Some(Types::ERROR);
+        }
+        let d = ds[0];
+        let sig = self.func_sig(d)?;
+        if matches!(self.typed.func_kind.get(&d), Some(FuncKind::Syscall(_))) {
+            let msg = format!("cannot take the address of syscall `{}`", self.name(n));
+            self.error(self.span(e), msg);
+            return Some(Types::ERROR);
+        }
+        let set = self.overload_set(ds);
+        self.typed.expr_res[arg.index()] = Res::Funcs(set);
+        self.typed.func_refs.insert(e, d);
+        Some(self.types.func(FnSig {
+            params: sig.params,
+            ret: sig.ret,
+        }))
+    }
+
+    fn float_binary(
+        &mut self,
+        e: ExprId,
+        op: BinaryOp,
+        lhs: ExprId,
+        rhs: ExprId,
+        ft: TypeId,
+    ) -> TypeId {
+        use BinaryOp::*;
+        self.set_target(lhs, ft);
+        self.set_target(rhs, ft);
+        let x = self
+            .fkonst(lhs)
+            .or_else(|| self.konst(lhs).map(|v| v as f64));
+        let y = self
+            .fkonst(rhs)
+            .or_else(|| self.konst(rhs).map(|v| v as f64));
+        if op.is_comparison() {
+            if let (Some(x), Some(y)) = (x, y) {
+                let v = match op {
+                    Eq => x == y,
+                    Ne => x != y,
+                    Lt => x < y,
+                    Le => x <= y,
+                    Gt => x > y,
+                    _ => x >= y,
+                };
+                self.typed.expr_const.insert(e, v as i128);
+            }
+            return Types::BOOL;
+        }
+        if let (Some(x), Some(y)) = (x, y) {
+            let v = match op {
+                Add => x + y,
+                Sub => x - y,
+                Mul => x * y,
+                _ => x / y,
+            };
+            self.set_fconst(e, ft, v);
+        }
+        ft
+    }
+
     fn binary(&mut self, e: ExprId, op: BinaryOp, lhs: ExprId, rhs: ExprId) -> TypeId {
         let lt = self.expr(lhs);
         let rt = self.expr(rhs);
@@ -1056,6 +3156,8 @@ impl Checker<'_> {
             return Types::ERROR;
         }
         let (lk, rk) = (self.types.kind(lt), self.types.kind(rt));
+        let (li, ri) = (self.types.int_like(lt), self.types.int_like(rt));
+        let (lf, rf) = (self.types.float(lt), self.types.float(rt));
         use BinaryOp::*;
         match op {
             AndAnd | OrOr => {
@@ -1077,11 +3179,13 @@ impl Checker<'_> {
             Add | Sub => {
                 // Pointer arithmetic.
                 match (lk, rk) {
-                    (TypeKind::Ptr(el), TypeKind::Int(i)) if el != Types::VOID => {
+                    (TypeKind::Ptr(el), _) if ri.is_some() && el != Types::VOID => {
+                        let i = ri.unwrap_or(IntTy::I64);
                         self.set_target(rhs, if i.signed { Types::I64 } else { Types::U64 });
                         return lt;
                     }
-                    (TypeKind::Int(i), TypeKind::Ptr(el)) if op == Add && el != Types::VOID => {
+                    (_, TypeKind::Ptr(el)) if li.is_some() && op == Add && el != Types::VOID => {
+                        let i = li.unwrap_or(IntTy::I64);
                         self.set_target(lhs, if i.signed { Types::I64 } else { Types::U64 });
                         return rt;
                     }
@@ -1095,10 +3199,32 @@ impl Checker<'_> {
             }
             _ => {}
         }
+        // Floats (with an integer operand converted).
+        if (lf.is_some() || rf.is_some())
+            && (lf.is_some() || li.is_some())
+            && (rf.is_some() || ri.is_some())
+        {
+            let ft = if lf == Some(FloatTy::F64) || rf == Some(FloatTy::F64) {
+                Types::F64
+            } else {
+                Types::F32
+            };
+            if matches!(op, Add | Sub | Mul | Div) || op.is_comparison() {
+                return self.float_binary(e, op, lhs, rhs, ft);
+            }
+        }
         if op.is_comparison() {
             match (lk, rk) {
-                (TypeKind::Int(a), TypeKind::Int(b)) => {
-                    let c = common_int(a, b);
+                _ if li.is_some() && ri.is_some() => {
+                    if let (TypeKind::Enum(a), TypeKind::Enum(b)) = (lk, rk)
+                        && a != b
+                    {
+                        let msg =
+                            format!("cannot compare `{}` with `{}`", self.tn(lt), self.tn(rt));
+                        self.error(self.span(e), msg);
+                        return Types::ERROR;
+                    }
+                    let c = common_int(li.unwrap_or(IntTy::I32), ri.unwrap_or(IntTy::I32));
                     let ct = self.types.int_type(c);
                     self.set_target(lhs, ct);
                     self.set_target(rhs, ct);
@@ -1116,7 +3242,14 @@ impl Checker<'_> {
                     }
                     return Types::BOOL;
                 }
-                (TypeKind::Bool, TypeKind::Bool) if matches!(op, Eq | Ne) => return Types::BOOL,
+                (TypeKind::Bool, TypeKind::Bool) if matches!(op, Eq | Ne) => {
+                    if let (Some(x), Some(y)) = (self.konst(lhs), self.konst(rhs)) {
+                        self.typed
+                            .expr_const
+                            .insert(e, ((x == y) == (op == Eq)) as i128);
+                    }
+                    return Types::BOOL;
+                }
                 (TypeKind::Ptr(_) | TypeKind::Null, TypeKind::Ptr(_) | TypeKind::Null) => {
                     let compatible = lt == rt
                         || lk == TypeKind::Null
@@ -1134,6 +3267,15 @@ impl Checker<'_> {
                         self.set_target(rhs, target);
                         return Types::BOOL;
                     }
+                }
+                (TypeKind::Func(_) | TypeKind::Null, TypeKind::Func(_) | TypeKind::Null)
+                    if matches!(op, Eq | Ne)
+                        && (lt == rt || lk == TypeKind::Null || rk == TypeKind::Null) =>
+                {
+                    let target = if lk == TypeKind::Null { rt } else { lt };
+                    self.set_target(lhs, target);
+                    self.set_target(rhs, target);
+                    return Types::BOOL;
                 }
                 _ => {}
             }
@@ -1153,7 +3295,8 @@ impl Checker<'_> {
                 }
                 Types::BOOL
             }
-            (TypeKind::Int(a), TypeKind::Int(b)) => {
+            _ if li.is_some() && ri.is_some() => {
+                let (a, b) = (li.unwrap_or(IntTy::I32), ri.unwrap_or(IntTy::I32));
                 let c = if op.is_shift() {
                     promote(a)
                 } else {
@@ -1161,9 +3304,14 @@ impl Checker<'_> {
                 };
                 let ct = self.types.int_type(c);
                 self.set_target(lhs, ct);
-                self.set_target(rhs, ct);
+                let rtarget = if op.is_shift() {
+                    self.types.int_type(promote(b))
+                } else {
+                    ct
+                };
+                self.set_target(rhs, rtarget);
                 if let (Some(x), Some(y)) = (self.konst(lhs), self.konst(rhs)) {
-                    match fold(op, c, c.wrap(x), c.wrap(y)) {
+                    match fold(op, c, c.wrap(x), promote(b).wrap(y)) {
                         Ok(v) => {
                             self.typed.expr_const.insert(e, v);
                         }
@@ -1207,10 +3355,6 @@ impl Checker<'_> {
             self.error(self.span(lhs), "cannot assign to an rvalue");
             return Types::ERROR;
         }
-        if matches!(self.types.kind(lt), TypeKind::Array(..)) {
-            self.error(self.span(e), "static arrays cannot be assigned yet");
-            return Types::ERROR;
-        }
         let Some(op) = op else {
             if rt != Types::ERROR {
                 self.coerce(rhs, lt);
@@ -1220,26 +3364,51 @@ impl Checker<'_> {
         if rt == Types::ERROR {
             return lt;
         }
+        let ri = self.types.int_like(rt);
         match (self.types.kind(lt), self.types.kind(rt)) {
-            (TypeKind::Ptr(el), TypeKind::Int(i))
-                if matches!(op, BinaryOp::Add | BinaryOp::Sub) && el != Types::VOID =>
+            (TypeKind::Ptr(el), _)
+                if ri.is_some()
+                    && matches!(op, BinaryOp::Add | BinaryOp::Sub)
+                    && el != Types::VOID =>
             {
+                let i = ri.unwrap_or(IntTy::I64);
                 self.set_target(rhs, if i.signed { Types::I64 } else { Types::U64 });
                 self.typed.assign_op_ty.insert(e, lt);
                 lt
             }
-            (TypeKind::Int(a), TypeKind::Int(b)) => {
+            (TypeKind::Int(a), _) if ri.is_some() => {
+                let b = ri.unwrap_or(IntTy::I32);
                 let c = if op.is_shift() {
                     promote(a)
                 } else {
                     common_int(a, b)
                 };
                 let ct = self.types.int_type(c);
-                self.set_target(rhs, ct);
+                let rtarget = if op.is_shift() {
+                    self.types.int_type(promote(b))
+                } else {
+                    ct
+                };
+                self.set_target(rhs, rtarget);
                 if matches!(op, BinaryOp::Div | BinaryOp::Rem) && self.konst(rhs) == Some(0) {
                     self.error(self.span(rhs), "division by zero");
                 }
                 self.typed.assign_op_ty.insert(e, ct);
+                lt
+            }
+            (TypeKind::Float(a), TypeKind::Float(_) | TypeKind::Int(_) | TypeKind::Enum(_))
+                if matches!(
+                    op,
+                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div
+                ) =>
+            {
+                let ft = if a == FloatTy::F64 || rt == Types::F64 {
+                    Types::F64
+                } else {
+                    Types::F32
+                };
+                self.set_target(rhs, ft);
+                self.typed.assign_op_ty.insert(e, ft);
                 lt
             }
             (TypeKind::Bool, TypeKind::Bool)
@@ -1259,100 +3428,6 @@ impl Checker<'_> {
                 Types::ERROR
             }
         }
-    }
-
-    fn signature_text(&self, name: &str, params: &[TypeId]) -> String {
-        let ps: Vec<String> = params.iter().map(|&t| self.types.name(t)).collect();
-        format!("{name}({})", ps.join(", "))
-    }
-
-    /// Overload resolution and argument conversion for a call of overload set `set`.
-    fn call(&mut self, e: ExprId, set: u32, name: Ident, args: &[ExprId], span: Span) -> TypeId {
-        let fname = self.name(name).to_string();
-        let cands = self.sema.overload_sets[set as usize].clone();
-        let arg_tys: Vec<TypeId> = args.iter().map(|&a| self.ty(a)).collect();
-        if arg_tys.contains(&Types::ERROR) {
-            return Types::ERROR;
-        }
-        let sigs: Vec<(DeclId, FuncSig)> = cands
-            .iter()
-            .filter_map(|&d| self.typed.func_sig.get(&d).map(|s| (d, s.clone())))
-            .collect();
-        if sigs.is_empty() {
-            return Types::ERROR;
-        }
-        let chosen = if sigs.len() == 1 {
-            let (d, sig) = &sigs[0];
-            if sig.params.len() != args.len() {
-                let n = sig.params.len();
-                let msg = format!(
-                    "function `{fname}` expects {n} argument{}, got {}",
-                    if n == 1 { "" } else { "s" },
-                    args.len()
-                );
-                self.error(span, msg);
-                return Types::ERROR;
-            }
-            *d
-        } else {
-            let mut best: Vec<(u32, DeclId)> = Vec::new();
-            for (d, sig) in &sigs {
-                if sig.params.len() != args.len() {
-                    continue;
-                }
-                let mut total = 0u32;
-                let mut ok = true;
-                for (i, &a) in args.iter().enumerate() {
-                    match self.implicit_rank(arg_tys[i], sig.params[i], self.konst(a)) {
-                        Some(r) => total += r as u32,
-                        None => {
-                            ok = false;
-                            break;
-                        }
-                    }
-                }
-                if ok {
-                    best.push((total, *d));
-                }
-            }
-            let argtext = self.signature_text(&fname, &arg_tys);
-            let Some(min) = best.iter().map(|b| b.0).min() else {
-                let cs: Vec<String> = sigs
-                    .iter()
-                    .map(|(_, s)| format!("`{}`", self.signature_text(&fname, &s.params)))
-                    .collect();
-                let msg = format!(
-                    "no overload of `{fname}` matches the call `{argtext}`; candidates: {}",
-                    cs.join(", ")
-                );
-                self.error(span, msg);
-                return Types::ERROR;
-            };
-            let winners: Vec<DeclId> = best.iter().filter(|b| b.0 == min).map(|b| b.1).collect();
-            if winners.len() > 1 {
-                let cs: Vec<String> = winners
-                    .iter()
-                    .map(|d| {
-                        let s = &self.typed.func_sig[d];
-                        format!(
-                            "`{}` at {}",
-                            self.signature_text(&fname, &s.params),
-                            location(self.sources, self.ast.decl(*d).span)
-                        )
-                    })
-                    .collect();
-                let msg = format!("ambiguous call `{argtext}`; candidates: {}", cs.join(", "));
-                self.error(span, msg);
-                return Types::ERROR;
-            }
-            winners[0]
-        };
-        let sig = self.typed.func_sig[&chosen].clone();
-        for (i, &a) in args.iter().enumerate() {
-            self.coerce(a, sig.params[i]);
-        }
-        self.typed.call_target.insert(e, chosen);
-        sig.ret
     }
 }
 

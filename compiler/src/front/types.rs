@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
+use super::Ident;
+use super::ast::DeclId;
 use crate::ir;
 
 super::index_type!(
@@ -105,6 +107,45 @@ impl IntTy {
     }
 }
 
+/// A floating-point type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FloatTy {
+    F32,
+    F64,
+}
+
+impl FloatTy {
+    pub fn name(self) -> &'static str {
+        match self {
+            FloatTy::F32 => "f32",
+            FloatTy::F64 => "f64",
+        }
+    }
+
+    pub fn ir(self) -> ir::Type {
+        match self {
+            FloatTy::F32 => ir::Type::F32,
+            FloatTy::F64 => ir::Type::F64,
+        }
+    }
+
+    /// Rounds a value to this type's precision.
+    pub fn round(self, v: f64) -> f64 {
+        match self {
+            FloatTy::F32 => v as f32 as f64,
+            FloatTy::F64 => v,
+        }
+    }
+
+    /// The bits of a value of this type (`FConst` encoding).
+    pub fn bits(self, v: f64) -> u64 {
+        match self {
+            FloatTy::F32 => (v as f32).to_bits() as u64,
+            FloatTy::F64 => v.to_bits(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TypeKind {
     /// The type of an erroneous expression; converts to and from anything silently so
@@ -114,11 +155,45 @@ pub enum TypeKind {
     Noreturn,
     Bool,
     Int(IntTy),
+    Float(FloatTy),
     /// `typeof(null)`.
     Null,
     Ptr(TypeId),
+    /// `T[]`: `{ u64 length; T* ptr; }` (Vox's layout).
     Slice(TypeId),
     Array(TypeId, u64),
+    /// A struct or union (its declaration).
+    Struct(DeclId),
+    /// A named enum (its declaration); values are of the enum's base type.
+    Enum(DeclId),
+    /// A function pointer: `Types::fn_sig(i)`.
+    Func(u32),
+}
+
+/// A function pointer's signature.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FnSig {
+    pub params: Vec<TypeId>,
+    pub ret: TypeId,
+}
+
+/// A field of a struct or union.
+#[derive(Clone, Debug)]
+pub struct Field {
+    pub name: Ident,
+    pub ty: TypeId,
+    pub offset: u64,
+    /// The field's declaration (a `DeclKind::Var`).
+    pub decl: DeclId,
+}
+
+/// Layout of a struct or union.
+#[derive(Clone, Debug, Default)]
+pub struct StructLayout {
+    pub fields: Vec<Field>,
+    pub size: u64,
+    pub align: u64,
+    pub is_union: bool,
 }
 
 /// The type arena. The basic types have fixed ids (the constants below).
@@ -126,6 +201,14 @@ pub enum TypeKind {
 pub struct Types {
     kinds: Vec<TypeKind>,
     map: HashMap<TypeKind, TypeId>,
+    sigs: Vec<FnSig>,
+    sig_map: HashMap<FnSig, u32>,
+    /// Layouts of structs and unions (filled by typeck).
+    pub structs: HashMap<DeclId, StructLayout>,
+    /// Base type of each named enum.
+    pub enum_base: HashMap<DeclId, TypeId>,
+    /// Display names of structs, unions and enums.
+    pub names: HashMap<DeclId, String>,
 }
 
 impl Types {
@@ -145,6 +228,8 @@ impl Types {
     pub const VOID_PTR: TypeId = TypeId(13);
     pub const U8_PTR: TypeId = TypeId(14);
     pub const U8_SLICE: TypeId = TypeId(15);
+    pub const F32: TypeId = TypeId(16);
+    pub const F64: TypeId = TypeId(17);
 }
 
 impl Default for Types {
@@ -152,6 +237,11 @@ impl Default for Types {
         let mut t = Types {
             kinds: Vec::new(),
             map: HashMap::new(),
+            sigs: Vec::new(),
+            sig_map: HashMap::new(),
+            structs: HashMap::new(),
+            enum_base: HashMap::new(),
+            names: HashMap::new(),
         };
         for k in [
             TypeKind::Error,
@@ -170,6 +260,8 @@ impl Default for Types {
             TypeKind::Ptr(Types::VOID),
             TypeKind::Ptr(Types::U8),
             TypeKind::Slice(Types::U8),
+            TypeKind::Float(FloatTy::F32),
+            TypeKind::Float(FloatTy::F64),
         ] {
             t.intern(k);
         }
@@ -177,16 +269,15 @@ impl Default for Types {
     }
 }
 
-/// How many IR scalars a value of a type occupies and of which IR types.
+/// How a value of a type is held in the IR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IrRepr {
     /// `void`, `noreturn`: no value.
     None,
     Scalar(ir::Type),
-    /// A slice: (pointer, length).
-    Pair,
-    /// Only in memory (static arrays).
-    Memory,
+    /// Structs, unions, slices and static arrays: in memory, handled by address, passed
+    /// as `ir::Type::Agg`.
+    Agg,
 }
 
 impl Types {
@@ -211,8 +302,22 @@ impl Types {
         }
     }
 
+    pub fn float(&self, t: TypeId) -> Option<FloatTy> {
+        match self.kind(t) {
+            TypeKind::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+
     pub fn int_type(&mut self, i: IntTy) -> TypeId {
         self.intern(TypeKind::Int(i))
+    }
+
+    pub fn float_type(&self, f: FloatTy) -> TypeId {
+        match f {
+            FloatTy::F32 => Types::F32,
+            FloatTy::F64 => Types::F64,
+        }
     }
 
     pub fn ptr(&mut self, t: TypeId) -> TypeId {
@@ -223,8 +328,34 @@ impl Types {
         self.intern(TypeKind::Slice(t))
     }
 
+    pub fn func(&mut self, sig: FnSig) -> TypeId {
+        let i = match self.sig_map.get(&sig) {
+            Some(&i) => i,
+            None => {
+                let i = self.sigs.len() as u32;
+                self.sigs.push(sig.clone());
+                self.sig_map.insert(sig, i);
+                i
+            }
+        };
+        self.intern(TypeKind::Func(i))
+    }
+
+    pub fn fn_sig(&self, i: u32) -> &FnSig {
+        &self.sigs[i as usize]
+    }
+
     pub fn is_error(&self, t: TypeId) -> bool {
         t == Types::ERROR
+    }
+
+    /// The integer type an enum or integer type computes in.
+    pub fn int_like(&self, t: TypeId) -> Option<IntTy> {
+        match self.kind(t) {
+            TypeKind::Int(i) => Some(i),
+            TypeKind::Enum(d) => self.enum_base.get(&d).and_then(|&b| self.int(b)),
+            _ => None,
+        }
     }
 
     /// Size in bytes in memory.
@@ -233,9 +364,13 @@ impl Types {
             TypeKind::Error | TypeKind::Void | TypeKind::Noreturn => 0,
             TypeKind::Bool => 1,
             TypeKind::Int(i) => i.bits as u64 / 8,
-            TypeKind::Null | TypeKind::Ptr(_) => 8,
+            TypeKind::Float(FloatTy::F32) => 4,
+            TypeKind::Float(FloatTy::F64) => 8,
+            TypeKind::Null | TypeKind::Ptr(_) | TypeKind::Func(_) => 8,
             TypeKind::Slice(_) => 16,
             TypeKind::Array(e, n) => self.size(e).saturating_mul(n),
+            TypeKind::Struct(d) => self.structs.get(&d).map(|l| l.size).unwrap_or(0),
+            TypeKind::Enum(d) => self.enum_base.get(&d).map(|&b| self.size(b)).unwrap_or(4),
         }
     }
 
@@ -244,8 +379,12 @@ impl Types {
             TypeKind::Error | TypeKind::Void | TypeKind::Noreturn => 1,
             TypeKind::Bool => 1,
             TypeKind::Int(i) => i.bits as u64 / 8,
-            TypeKind::Null | TypeKind::Ptr(_) | TypeKind::Slice(_) => 8,
+            TypeKind::Float(FloatTy::F32) => 4,
+            TypeKind::Float(FloatTy::F64) => 8,
+            TypeKind::Null | TypeKind::Ptr(_) | TypeKind::Slice(_) | TypeKind::Func(_) => 8,
             TypeKind::Array(e, _) => self.align(e),
+            TypeKind::Struct(d) => self.structs.get(&d).map(|l| l.align).unwrap_or(1),
+            TypeKind::Enum(d) => self.enum_base.get(&d).map(|&b| self.align(b)).unwrap_or(4),
         }
     }
 
@@ -254,9 +393,10 @@ impl Types {
             TypeKind::Error | TypeKind::Void | TypeKind::Noreturn => IrRepr::None,
             TypeKind::Bool => IrRepr::Scalar(ir::Type::I8),
             TypeKind::Int(i) => IrRepr::Scalar(i.ir()),
-            TypeKind::Null | TypeKind::Ptr(_) => IrRepr::Scalar(ir::Type::Ptr),
-            TypeKind::Slice(_) => IrRepr::Pair,
-            TypeKind::Array(..) => IrRepr::Memory,
+            TypeKind::Float(f) => IrRepr::Scalar(f.ir()),
+            TypeKind::Null | TypeKind::Ptr(_) | TypeKind::Func(_) => IrRepr::Scalar(ir::Type::Ptr),
+            TypeKind::Enum(_) => IrRepr::Scalar(self.int_like(t).unwrap_or(IntTy::I32).ir()),
+            TypeKind::Slice(_) | TypeKind::Array(..) | TypeKind::Struct(_) => IrRepr::Agg,
         }
     }
 
@@ -265,6 +405,64 @@ impl Types {
         match self.kind(t) {
             TypeKind::Ptr(e) | TypeKind::Slice(e) | TypeKind::Array(e, _) => Some(e),
             _ => None,
+        }
+    }
+
+    /// The IR layout of an aggregate type: its scalar leaves in offset order.
+    pub fn agg_layout(&self, t: TypeId) -> ir::AggLayout {
+        let mut fields = Vec::new();
+        self.leaves(t, 0, &mut fields);
+        ir::AggLayout {
+            size: self.size(t) as u32,
+            align: self.align(t).max(1) as u32,
+            fields,
+        }
+    }
+
+    fn leaves(&self, t: TypeId, base: u64, out: &mut Vec<(u32, ir::Type)>) {
+        match self.kind(t) {
+            TypeKind::Slice(_) => {
+                out.push((base as u32, ir::Type::I64));
+                out.push((base as u32 + 8, ir::Type::Ptr));
+            }
+            TypeKind::Array(e, n) => {
+                let size = self.size(e);
+                for i in 0..n {
+                    self.leaves(e, base + i * size, out);
+                }
+            }
+            TypeKind::Struct(d) => {
+                let Some(l) = self.structs.get(&d) else {
+                    return;
+                };
+                if l.is_union {
+                    // Overlapping members: described as integer chunks covering the size.
+                    let mut off = 0;
+                    while off < l.size {
+                        let left = l.size - off;
+                        let (ty, n) = if left >= 8 && off % 8 == 0 {
+                            (ir::Type::I64, 8)
+                        } else if left >= 4 && off % 4 == 0 {
+                            (ir::Type::I32, 4)
+                        } else if left >= 2 && off % 2 == 0 {
+                            (ir::Type::I16, 2)
+                        } else {
+                            (ir::Type::I8, 1)
+                        };
+                        out.push(((base + off) as u32, ty));
+                        off += n;
+                    }
+                } else {
+                    for f in &l.fields {
+                        self.leaves(f.ty, base + f.offset, out);
+                    }
+                }
+            }
+            _ => {
+                if let IrRepr::Scalar(s) = self.repr(t) {
+                    out.push((base as u32, s));
+                }
+            }
         }
     }
 
@@ -282,6 +480,7 @@ impl Types {
             TypeKind::Noreturn => s.push_str("noreturn"),
             TypeKind::Bool => s.push_str("bool"),
             TypeKind::Int(i) => s.push_str(i.name()),
+            TypeKind::Float(f) => s.push_str(f.name()),
             TypeKind::Null => s.push_str("typeof(null)"),
             TypeKind::Ptr(e) => {
                 self.write_name(e, s);
@@ -294,6 +493,21 @@ impl Types {
             TypeKind::Array(e, n) => {
                 self.write_name(e, s);
                 let _ = write!(s, "[{n}]");
+            }
+            TypeKind::Struct(d) | TypeKind::Enum(d) => {
+                s.push_str(self.names.get(&d).map(|n| n.as_str()).unwrap_or("?"))
+            }
+            TypeKind::Func(i) => {
+                let sig = self.fn_sig(i).clone();
+                self.write_name(sig.ret, s);
+                s.push_str(" function(");
+                for (k, &p) in sig.params.iter().enumerate() {
+                    if k > 0 {
+                        s.push_str(", ");
+                    }
+                    self.write_name(p, s);
+                }
+                s.push(')');
             }
         }
     }
