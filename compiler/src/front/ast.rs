@@ -248,6 +248,8 @@ pub enum BasicType {
 pub enum TypeExprKind {
     Basic(BasicType),
     Named(Ident),
+    /// `a.b.C`: a type inside a struct or a module.
+    Qualified(Vec<(Ident, Span)>),
     /// `typeof(null)`
     TypeofNull,
     Ptr(TypeExprId),

@@ -930,6 +930,18 @@ impl<'a> Parser<'a> {
             Ident => {
                 let t = self.bump();
                 let name = self.interner.intern(self.tok_text(t));
+                if self.kind() == Dot && self.kind_at(self.pos + 1) == Ident {
+                    let mut parts = vec![(name, start)];
+                    while self.kind() == Dot && self.kind_at(self.pos + 1) == Ident {
+                        self.bump();
+                        let t = self.bump();
+                        let n = self.interner.intern(self.tok_text(t));
+                        parts.push((n, Span::new(self.file, t.start, t.end)));
+                    }
+                    let span = start.to(self.prev_span());
+                    let id = self.ast_add_type(TypeExprKind::Qualified(parts), span);
+                    return self.type_suffixes(id);
+                }
                 let id = self.ast_add_type(TypeExprKind::Named(name), start);
                 return self.type_suffixes(id);
             }
@@ -1026,7 +1038,12 @@ impl<'a> Parser<'a> {
         match self.kind_at(i) {
             k if k.is_basic_type() => return true,
             KwTypeof | KwAuto => return true,
-            Ident => i += 1,
+            Ident => {
+                i += 1;
+                while self.kind_at(i) == Dot && self.kind_at(i + 1) == Ident {
+                    i += 2;
+                }
+            }
             _ => return false,
         }
         loop {

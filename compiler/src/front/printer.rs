@@ -298,6 +298,13 @@ impl Printer<'_> {
                 let n = self.name(n).to_string();
                 self.out.push_str(&n)
             }
+            TypeExprKind::Qualified(parts) => {
+                let names: Vec<String> = parts
+                    .iter()
+                    .map(|(n, _)| self.name(*n).to_string())
+                    .collect();
+                self.out.push_str(&names.join("."));
+            }
             TypeExprKind::TypeofNull => self.out.push_str("typeof(null)"),
             TypeExprKind::Ptr(e) => {
                 self.ty(e);

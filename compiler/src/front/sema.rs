@@ -63,6 +63,10 @@ pub enum Res {
     Type(TypeId),
     /// A field of the implicit `this` of a method: (`this` local, field index).
     ThisField(LocalId, u32),
+    /// A module named by its full name (`std.io` in `std.io.println(..)`).
+    Module(ModuleId),
+    /// A prefix of module names (`std` in `std.io.println(..)`): `Typed::packages[i]`.
+    Package(u32),
 }
 
 #[derive(Default, Debug)]
@@ -199,6 +203,8 @@ pub struct Typed {
     pub type_of: HashMap<TypeExprId, TypeId>,
     /// The user's `main`.
     pub main: Option<DeclId>,
+    /// Module name prefixes named in qualified names (`Res::Package`).
+    pub packages: Vec<String>,
 }
 
 impl Typed {

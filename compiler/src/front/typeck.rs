@@ -458,6 +458,7 @@ impl Checker<'_> {
                     Types::ERROR
                 }
             },
+            TypeExprKind::Qualified(parts) => self.qualified_type(&parts),
             TypeExprKind::TypeofNull => Types::NULL,
             TypeExprKind::Auto => {
                 self.error(span, "`auto` needs an initializer");
@@ -529,6 +530,76 @@ impl Checker<'_> {
                 self.types.func(FnSig { params: ps, ret: r })
             }
             TypeExprKind::Error => Types::ERROR,
+        }
+    }
+
+    /// `A.B.C` in a type: nested types of structs, or types of modules.
+    fn qualified_type(&mut self, parts: &[(Ident, Span)]) -> TypeId {
+        let (first, fspan) = parts[0];
+        let mut cur: Result<TypeId, Res> = match self.lookup(first, fspan) {
+            Lookup::Decls(ds) | Lookup::Member(_, ds) if !ds.is_empty() => {
+                match self.decls_as_type(&ds) {
+                    Some(t) => Ok(t),
+                    None => {
+                        let msg = format!("`{}` is not a type", self.name(first));
+                        self.error(fspan, msg);
+                        return Types::ERROR;
+                    }
+                }
+            }
+            Lookup::None => match self.package_res(self.name(first).to_string()) {
+                Some(r) => Err(r),
+                None => {
+                    let msg = format!("undefined type `{}`", self.name(first));
+                    self.error(fspan, msg);
+                    return Types::ERROR;
+                }
+            },
+            _ => return Types::ERROR,
+        };
+        for &(n, span) in &parts[1..] {
+            let ds = match cur {
+                Ok(t) => match self.types.kind(t) {
+                    TypeKind::Struct(sd) => self
+                        .sema
+                        .structs
+                        .get(&sd)
+                        .and_then(|s| s.scope.get(&n))
+                        .cloned(),
+                    _ => None,
+                },
+                Err(Res::Module(m)) => self.sema.modules[m.index()].scope.get(&n).cloned(),
+                Err(Res::Package(p)) => {
+                    let path = format!("{}.{}", self.typed.packages[p as usize], self.name(n));
+                    match self.package_res(path.clone()) {
+                        Some(r) => {
+                            cur = Err(r);
+                            continue;
+                        }
+                        None => {
+                            self.error(span, format!("cannot find module `{path}`"));
+                            return Types::ERROR;
+                        }
+                    }
+                }
+                Err(_) => None,
+            };
+            cur = match ds.and_then(|ds| self.decls_as_type(&ds)) {
+                Some(t) => Ok(t),
+                None => {
+                    let msg = format!("undefined type `{}`", self.name(n));
+                    self.error(span, msg);
+                    return Types::ERROR;
+                }
+            };
+        }
+        match cur {
+            Ok(t) => t,
+            Err(_) => {
+                let (_, span) = parts[parts.len() - 1];
+                self.error(span, "a module is not a type");
+                Types::ERROR
+            }
         }
     }
 
@@ -1860,6 +1931,11 @@ impl Checker<'_> {
     /// Type-checks a value expression; returns its type.
     fn expr(&mut self, e: ExprId) -> TypeId {
         let t = self.expr_t(e);
+        if let Res::Module(_) | Res::Package(_) = self.typed.res(e) {
+            let msg = "a module is not a value";
+            self.error(self.span(e), msg);
+            return self.set(e, Types::ERROR);
+        }
         if let Res::Type(ty) = self.typed.res(e) {
             if ty != Types::ERROR {
                 let msg = format!("`{}` is a type, not a value", self.tn(ty));
@@ -2067,10 +2143,81 @@ impl Checker<'_> {
             Lookup::Decls(ds) if ds.is_empty() => Types::ERROR,
             Lookup::Decls(ds) => self.decls_value(e, ds, name, span),
             Lookup::None => {
+                if let Some(r) = self.package_res(self.name(name).to_string()) {
+                    self.typed.expr_res[e.index()] = r;
+                    return Types::VOID;
+                }
                 let msg = format!("undefined identifier `{}`", self.name(name));
                 self.error(span, msg);
                 Types::ERROR
             }
+        }
+    }
+
+    /// A module (or a prefix of module names) visible from the current module: itself
+    /// and the modules it imports.
+    fn package_res(&mut self, path: String) -> Option<Res> {
+        let m = self.ctx.module;
+        let visible =
+            std::iter::once(m).chain(self.sema.modules[m.index()].imports.iter().copied());
+        let mut prefix = false;
+        let mut exact = None;
+        for v in visible {
+            let name = &self.sema.modules[v.index()].name;
+            if *name == path {
+                exact = Some(v);
+            } else if name.starts_with(&path) && name[path.len()..].starts_with('.') {
+                prefix = true;
+            }
+        }
+        if let Some(v) = exact {
+            return Some(Res::Module(v));
+        }
+        if prefix {
+            self.typed.packages.push(path);
+            return Some(Res::Package(self.typed.packages.len() as u32 - 1));
+        }
+        None
+    }
+
+    /// `module.name` or `package.name`.
+    fn qualified_member(
+        &mut self,
+        e: ExprId,
+        base: ExprId,
+        name: Ident,
+        span: Span,
+    ) -> Option<TypeId> {
+        match self.typed.res(base) {
+            Res::Module(m) => {
+                let ds = self.sema.modules[m.index()].scope.get(&name).cloned();
+                Some(match ds {
+                    Some(ds) => self.decls_value(e, ds, name, span),
+                    None => {
+                        let msg = format!(
+                            "module `{}` has no member `{}`",
+                            self.sema.modules[m.index()].name,
+                            self.name(name)
+                        );
+                        self.error(span, msg);
+                        Types::ERROR
+                    }
+                })
+            }
+            Res::Package(p) => {
+                let path = format!("{}.{}", self.typed.packages[p as usize], self.name(name));
+                Some(match self.package_res(path.clone()) {
+                    Some(r) => {
+                        self.typed.expr_res[e.index()] = r;
+                        Types::VOID
+                    }
+                    None => {
+                        self.error(span, format!("cannot find module `{path}`"));
+                        Types::ERROR
+                    }
+                })
+            }
+            _ => None,
         }
     }
 
@@ -2209,6 +2356,9 @@ impl Checker<'_> {
             return Types::ERROR;
         }
         let bt = self.expr_t(base);
+        if let Some(t) = self.qualified_member(e, base, name, name_span) {
+            return t;
+        }
         if bt == Types::ERROR {
             return Types::ERROR;
         }
@@ -2486,6 +2636,22 @@ impl Checker<'_> {
                 name_span,
             } => {
                 let bt = self.expr_t(base);
+                if let Res::Module(m) = self.typed.res(base) {
+                    let ds = self.sema.modules[m.index()].scope.get(&name).cloned();
+                    if let Some(ds) = ds
+                        && self.is_func_decl(ds[0])
+                    {
+                        self.set(callee, Types::VOID);
+                        return self.call_direct(e, name, &ds, None, &argin, span);
+                    }
+                }
+                if let Some(t) = self.qualified_member(callee, base, name, name_span) {
+                    self.set(callee, t);
+                    if let Res::Type(inner) = self.typed.res(callee) {
+                        return self.construct(e, inner, &argin, span);
+                    }
+                    return self.callee_value(e, callee, t, &argin, span);
+                }
                 if bt == Types::ERROR {
                     return Types::ERROR;
                 }
