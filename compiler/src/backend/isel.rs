@@ -48,6 +48,7 @@ pub fn run(c: &mut Compilation) {
         };
         let mut s = Sel::new(&c.ir, &c.back.abi, conv, body, &mut c.diags);
         s.f.process_entry = f.is_process_entry;
+        s.own_ret_ty = f.sig.ret;
         s.select(&conv.func_abi(&f.sig, &c.ir.aggregates));
         funcs.push(Some(s.f));
     }
@@ -200,6 +201,10 @@ struct Sel<'a> {
     sret: Reg,
     /// How this function returns its result.
     own_ret: RetAbi,
+    /// This function's result type (aggregate values may be `Ptr`-typed addresses).
+    own_ret_ty: Option<Type>,
+    /// Parameter types of the call being lowered (sizes of aggregate arguments).
+    arg_tys: Vec<Type>,
 }
 
 impl<'a> Sel<'a> {
@@ -232,6 +237,8 @@ impl<'a> Sel<'a> {
             switch_of: vec![u32::MAX; body.blocks.len()],
             sret: NONE,
             own_ret: RetAbi::Void,
+            own_ret_ty: None,
+            arg_tys: Vec::new(),
         }
     }
 
@@ -573,7 +580,7 @@ impl<'a> Sel<'a> {
                         })
                     }
                     (RetAbi::Sret(_), Some(v)) => {
-                        let (size, align) = self.agg_size(self.ty(v));
+                        let (size, align) = self.agg_size(self.own_ret_ty.unwrap_or(self.ty(v)));
                         let src = self.addr_of(v, 0);
                         let dst = Addr {
                             base: Base::Reg(self.sret),
@@ -1174,6 +1181,7 @@ impl<'a> Sel<'a> {
                 let abi = &abis[func.index()];
                 let dst = if used { Some(dst) } else { None };
                 let agg = self.agg_result(data.ty);
+                self.arg_tys = self.m.func(*func).sig.params.clone();
                 match abi.syscall {
                     Some(n) => self.syscall(abi, n, args, dst),
                     None => self.call(abi, CallTarget::Func(*func), args, dst, agg),
@@ -1191,6 +1199,7 @@ impl<'a> Sel<'a> {
                 };
                 let dst = if used { Some(dst) } else { None };
                 let agg = self.agg_result(data.ty);
+                self.arg_tys = sig.params.clone();
                 self.call(&abi, target, args, dst, agg);
             }
         }
@@ -1657,6 +1666,12 @@ impl<'a> Sel<'a> {
         self.f.fixed_used |= 1 << Reg::RDI.hw() | 1 << Reg::RSI.hw() | 1 << Reg::RCX.hw();
     }
 
+    /// The type of argument `k` (the callee's parameter type: an aggregate argument may be
+    /// a `Ptr`-typed address).
+    fn arg_ty(&self, k: usize, a: InstId) -> Type {
+        self.arg_tys.get(k).copied().unwrap_or(self.ty(a))
+    }
+
     /// Moves the arguments into their ABI locations; `sret` is the caller temporary that
     /// receives an aggregate result through a hidden pointer.
     fn place_args(&mut self, abi: &FuncAbi, args: &[InstId], sret: Option<u32>) {
@@ -1671,11 +1686,11 @@ impl<'a> Sel<'a> {
                         base: Base::Reg(Reg::RSP),
                         disp: *offset,
                     };
-                    let (_, align) = self.agg_size(self.ty(a));
+                    let (_, align) = self.agg_size(self.arg_ty(k, a));
                     self.copy_mem(dst, src, *size, align);
                 }
                 Some(ParamAbi::ByRef(loc)) => {
-                    let (size, align) = self.agg_size(self.ty(a));
+                    let (size, align) = self.agg_size(self.arg_ty(k, a));
                     let slot = self.new_slot(size, align.max(8));
                     let src = self.addr_of(a, 0);
                     let dst = Addr {
