@@ -6,11 +6,11 @@
 //! ELF64 executable), `pe` (PE32+ executable) and [`jit`] (in-process image).
 
 mod bytes;
-pub mod ld;
 pub mod error;
 pub mod input;
 pub mod jit;
 mod layout;
+pub mod ld;
 pub mod object_module;
 mod pe;
 mod relocate;
@@ -99,7 +99,8 @@ fn link_elf(modules: &[ObjectModule], options: &LinkOptions) -> Result<Vec<u8>, 
     let mut libs: Vec<String> = Vec::new();
     for m in modules {
         let (bytes, l) = ld::emit_object::emit(m);
-        cfg.inputs.push(ld::args::InputArg::Bytes(m.name.clone(), bytes));
+        cfg.inputs
+            .push(ld::args::InputArg::Bytes(m.name.clone(), bytes));
         for lib in l {
             if !libs.contains(&lib) {
                 libs.push(lib);
@@ -109,7 +110,10 @@ fn link_elf(modules: &[ObjectModule], options: &LinkOptions) -> Result<Vec<u8>, 
     if libs.is_empty() {
         cfg.static_ = true;
     } else {
-        cfg.search_paths = SYSTEM_LIBRARY_DIRS.iter().map(std::path::PathBuf::from).collect();
+        cfg.search_paths = SYSTEM_LIBRARY_DIRS
+            .iter()
+            .map(std::path::PathBuf::from)
+            .collect();
         let state = ld::args::PosState {
             as_needed: true,
             ..Default::default()

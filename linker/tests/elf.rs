@@ -70,7 +70,11 @@ fn headers_segments_and_sections() {
     assert_eq!(loads[0].p_vaddr, 0x400000);
     assert_eq!(loads[1].p_flags, PF_R | PF_X);
     assert_eq!(loads.last().unwrap().p_flags, PF_R | PF_W);
-    assert!(loads.windows(2).all(|w| w[0].p_vaddr + w[0].p_memsz <= w[1].p_vaddr));
+    assert!(
+        loads
+            .windows(2)
+            .all(|w| w[0].p_vaddr + w[0].p_memsz <= w[1].p_vaddr)
+    );
     for p in &loads {
         assert_eq!(
             p.p_vaddr % p.p_align,
@@ -125,7 +129,7 @@ fn headers_segments_and_sections() {
 fn runs_and_exits_with_the_computed_code() {
     let bytes = link(program(), &LinkOptions::new(Target::LinuxX64)).unwrap();
     let path = temp_file("elf-exit", &bytes, true);
-    let status = std::process::Command::new(&path).status().unwrap();
+    let status = common::run_exe(&path).status;
     assert_eq!(status.code(), Some(10 + 3 + 20 + 20 + 10));
 }
 
@@ -183,7 +187,7 @@ fn dynamic_import_links_against_libc() {
     b.import("write", "c");
     b.data(SectionKind::ReadOnlyData, "msg", b"from libc\n", 1);
     let code: Vec<u8> = [
-        &[0xBF, 1, 0, 0, 0][..],          // mov edi, 1
+        &[0xBF, 1, 0, 0, 0][..],         // mov edi, 1
         &[0x48, 0x8D, 0x35, 0, 0, 0, 0], // lea rsi, [rip+msg]
         &[0xBA, 10, 0, 0, 0],            // mov edx, 10
         &[0xE8, 0, 0, 0, 0],             // call write
@@ -211,11 +215,15 @@ fn dynamic_import_links_against_libc() {
     let elf = goblin::elf::Elf::parse(&bytes).unwrap();
     assert_eq!(elf.interpreter, Some("/lib64/ld-linux-x86-64.so.2"));
     assert!(elf.libraries.contains(&"libc.so.6"), "{:?}", elf.libraries);
-    assert!(elf.dynsyms.iter().any(|s| elf.dynstrtab.get_at(s.st_name) == Some("write")));
+    assert!(
+        elf.dynsyms
+            .iter()
+            .any(|s| elf.dynstrtab.get_at(s.st_name) == Some("write"))
+    );
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     {
         let path = temp_file("libc_write", &bytes, true);
-        let out = std::process::Command::new(&path).output().unwrap();
+        let out = common::run_exe(&path);
         assert_eq!(String::from_utf8_lossy(&out.stdout), "from libc\n");
         assert_eq!(out.status.code(), Some(9));
     }

@@ -105,12 +105,18 @@ fn unknown_relocation_is_named() {
     let at = first_rela(&obj) + 8;
     obj[at..at + 4].copy_from_slice(&99u32.to_le_bytes());
     let e = link(&[("r.o", &obj)]).unwrap_err().to_string();
-    assert!(e.starts_with("r.o: ") && e.contains("relocation type 99"), "{e}");
+    assert!(
+        e.starts_with("r.o: ") && e.contains("relocation type 99"),
+        "{e}"
+    );
     // TLS descriptors are recognised but not supported: named too.
     let mut obj = sample("r.o");
     obj[at..at + 4].copy_from_slice(&34u32.to_le_bytes());
     let e = link(&[("r.o", &obj)]).unwrap_err().to_string();
-    assert!(e.contains("R_X86_64_GOTPC32_TLSDESC") && e.contains("not supported"), "{e}");
+    assert!(
+        e.contains("R_X86_64_GOTPC32_TLSDESC") && e.contains("not supported"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -125,7 +131,11 @@ fn relocation_outside_its_section() {
 #[test]
 fn undefined_symbol_names_file_and_section() {
     let mut b = Builder::new("main.o");
-    b.func("_start", &[0xE8, 0, 0, 0, 0, 0xF4], &[(1, "nowhere", RelocKind::Branch32, -4)]);
+    b.func(
+        "_start",
+        &[0xE8, 0, 0, 0, 0, 0xF4],
+        &[(1, "nowhere", RelocKind::Branch32, -4)],
+    );
     let obj = emit_object::emit(&b.build()).0;
     let e = link(&[("main.o", &obj)]).unwrap_err();
     assert_eq!(
@@ -170,7 +180,10 @@ fn bad_archives_and_scripts() {
         };
         ld::link(&cfg).unwrap_err().to_string()
     };
-    let e = run("bad.a", b"!<arch>\nmember.o/       0           0     0     644     notanumber`\n");
+    let e = run(
+        "bad.a",
+        b"!<arch>\nmember.o/       0           0     0     644     notanumber`\n",
+    );
     assert!(e.contains("bad.a") && e.contains("bad member size"), "{e}");
     let mut ar = b"!<arch>\n/               0           0     0     0       8         `\n".to_vec();
     ar.extend_from_slice(&[0, 0, 0, 9, 0, 0, 0, 0]);
@@ -181,7 +194,10 @@ fn bad_archives_and_scripts() {
     let e = run("grp.so", b"GROUP ( /nonexistent/libnothing.so.1 )");
     assert!(e.contains("libnothing"), "{e}");
     let e = run("junk.o", &[0x12, 0x34, 0x56]);
-    assert!(e.contains("junk.o") && e.contains("unknown file type"), "{e}");
+    assert!(
+        e.contains("junk.o") && e.contains("unknown file type"),
+        "{e}"
+    );
     let mut elf32 = b"\x7fELF\x01\x01\x01\x00".to_vec();
     elf32.resize(64, 0);
     elf32[16] = 1;
@@ -193,9 +209,15 @@ fn bad_archives_and_scripts() {
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 #[test]
 fn corrupted_gcc_objects_never_panic() {
-    let ok = std::process::Command::new("g++").arg("--version").output().is_ok_and(|o| o.status.success());
+    let ok = std::process::Command::new("g++")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
-        assert!(std::env::var_os("CI").is_none(), "g++ is required when CI is set");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "g++ is required when CI is set"
+        );
         eprintln!("skipping: g++ not found");
         return;
     }
@@ -208,7 +230,12 @@ fn corrupted_gcc_objects_never_panic() {
     )
     .unwrap();
     let obj = dir.join("f.o");
-    let st = std::process::Command::new("g++").args(["-c", "-O1", "-fPIC", "-o"]).arg(&obj).arg(&src).status().unwrap();
+    let st = std::process::Command::new("g++")
+        .args(["-c", "-O1", "-fPIC", "-o"])
+        .arg(&obj)
+        .arg(&src)
+        .status()
+        .unwrap();
     assert!(st.success());
     let bytes = std::fs::read(&obj).unwrap();
     let stride = (bytes.len() / 4000).max(1);

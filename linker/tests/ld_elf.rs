@@ -12,8 +12,7 @@ use std::sync::OnceLock;
 use goblin::elf::Elf;
 use goblin::elf::dynamic::{DF_1_PIE, DT_FLAGS_1, DT_GNU_HASH, DT_NEEDED, DT_VERNEED};
 use goblin::elf::program_header::{
-    PF_W, PF_X, PT_DYNAMIC, PT_GNU_EH_FRAME, PT_GNU_RELRO, PT_GNU_STACK, PT_INTERP, PT_LOAD,
-    PT_TLS,
+    PF_W, PF_X, PT_DYNAMIC, PT_GNU_EH_FRAME, PT_GNU_RELRO, PT_GNU_STACK, PT_INTERP, PT_LOAD, PT_TLS,
 };
 
 const LD: &str = env!("CARGO_BIN_EXE_meteor-ld");
@@ -109,17 +108,35 @@ fn object(fx: &Fx, name: &str, text: &str, mode: Mode, extra: &[&str]) -> PathBu
 }
 
 /// Links `objs` with the compiler driver; `ours` puts meteor-ld first with `-B`.
-fn link(fx: &Fx, driver: &str, objs: &[PathBuf], out: &Path, mode: Mode, libs: &[&str], ours: bool) {
+fn link(
+    fx: &Fx,
+    driver: &str,
+    objs: &[PathBuf],
+    out: &Path,
+    mode: Mode,
+    libs: &[&str],
+    ours: bool,
+) {
     let mut c = Command::new(driver);
     if ours {
         c.arg("-B").arg(&fx.bin);
     }
-    c.arg(mode.flags()[0]).args(objs).arg("-o").arg(out).args(libs);
+    c.arg(mode.flags()[0])
+        .args(objs)
+        .arg("-o")
+        .arg(out)
+        .args(libs);
     check(&mut c, &format!("linking {}", out.display()));
 }
 
 /// The collect2 (= ld) command line gcc would run for this link.
-fn collect2_args(driver: &str, objs: &[PathBuf], out: &Path, mode: Mode, libs: &[&str]) -> Vec<String> {
+fn collect2_args(
+    driver: &str,
+    objs: &[PathBuf],
+    out: &Path,
+    mode: Mode,
+    libs: &[&str],
+) -> Vec<String> {
     let o = Command::new(driver)
         .arg("-###")
         .arg(mode.flags()[0])
@@ -172,7 +189,10 @@ fn collect2_args(driver: &str, objs: &[PathBuf], out: &Path, mode: Mode, libs: &
 
 fn run(path: &Path) -> (String, Option<i32>) {
     let out = Command::new(path).output().unwrap();
-    (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code())
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code(),
+    )
 }
 
 /// Builds `name` for `mode` with the system linker, with meteor-ld via `-B`, and with
@@ -186,10 +206,29 @@ fn compare(name: &str, text: &str, mode: Mode, cflags: &[&str], libs: &[&str]) -
     let reference = base.with_extension("ref");
     let ours = base.with_extension("meteor");
     let direct = base.with_extension("direct");
-    link(fx, driver, std::slice::from_ref(&obj), &reference, mode, libs, false);
-    link(fx, driver, std::slice::from_ref(&obj), &ours, mode, libs, true);
+    link(
+        fx,
+        driver,
+        std::slice::from_ref(&obj),
+        &reference,
+        mode,
+        libs,
+        false,
+    );
+    link(
+        fx,
+        driver,
+        std::slice::from_ref(&obj),
+        &ours,
+        mode,
+        libs,
+        true,
+    );
     let args = collect2_args(driver, std::slice::from_ref(&obj), &direct, mode, libs);
-    check(Command::new(LD).args(&args), "meteor-ld on the collect2 line");
+    check(
+        Command::new(LD).args(&args),
+        "meteor-ld on the collect2 line",
+    );
     let want = run(&reference);
     assert_eq!(run(&ours), want, "{name} ({mode:?}) via gcc -B");
     assert_eq!(run(&direct), want, "{name} ({mode:?}) linked directly");
@@ -208,7 +247,11 @@ fn common_checks(elf: &Elf) {
         assert_eq!(p.p_vaddr % 4096, p.p_offset % 4096, "congruent PT_LOAD");
         assert!(p.p_flags & (PF_W | PF_X) != PF_W | PF_X, "W+X segment");
     }
-    let stack = elf.program_headers.iter().find(|p| p.p_type == PT_GNU_STACK).expect("PT_GNU_STACK");
+    let stack = elf
+        .program_headers
+        .iter()
+        .find(|p| p.p_type == PT_GNU_STACK)
+        .expect("PT_GNU_STACK");
     assert_eq!(stack.p_flags & PF_X, 0);
 }
 
@@ -218,18 +261,36 @@ fn dynamic_checks(elf: &Elf, pie: bool) {
     assert!(elf.program_headers.iter().any(|p| p.p_type == PT_INTERP));
     assert!(elf.program_headers.iter().any(|p| p.p_type == PT_DYNAMIC));
     assert!(elf.program_headers.iter().any(|p| p.p_type == PT_GNU_RELRO));
-    assert!(elf.program_headers.iter().any(|p| p.p_type == PT_GNU_EH_FRAME));
+    assert!(
+        elf.program_headers
+            .iter()
+            .any(|p| p.p_type == PT_GNU_EH_FRAME)
+    );
     assert!(elf.libraries.contains(&"libc.so.6"), "{:?}", elf.libraries);
     assert!(has_dyn(elf, DT_NEEDED) && has_dyn(elf, DT_GNU_HASH) && has_dyn(elf, DT_VERNEED));
     // glibc imports carry versions.
-    assert!(elf.verneed.as_ref().is_some_and(|v| v.iter().any(|n| elf.dynstrtab.get_at(n.vn_file) == Some("libc.so.6"))));
+    assert!(elf.verneed.as_ref().is_some_and(|v| {
+        v.iter()
+            .any(|n| elf.dynstrtab.get_at(n.vn_file) == Some("libc.so.6"))
+    }));
     assert!(!elf.pltrelocs.is_empty() || !elf.dynrelas.is_empty());
     if pie {
         assert_eq!(elf.header.e_type, goblin::elf::header::ET_DYN);
-        let f1 = elf.dynamic.as_ref().unwrap().dyns.iter().find(|d| d.d_tag == DT_FLAGS_1).map(|d| d.d_val);
+        let f1 = elf
+            .dynamic
+            .as_ref()
+            .unwrap()
+            .dyns
+            .iter()
+            .find(|d| d.d_tag == DT_FLAGS_1)
+            .map(|d| d.d_val);
         assert!(f1.is_some_and(|f| f & DF_1_PIE != 0));
         // PIE: absolute pointers (init_array, …) become R_X86_64_RELATIVE.
-        assert!(elf.dynrelas.iter().any(|r| r.r_type == goblin::elf::reloc::R_X86_64_RELATIVE));
+        assert!(
+            elf.dynrelas
+                .iter()
+                .any(|r| r.r_type == goblin::elf::reloc::R_X86_64_RELATIVE)
+        );
     } else {
         assert_eq!(elf.header.e_type, goblin::elf::header::ET_EXEC);
     }
@@ -241,8 +302,17 @@ fn static_checks(elf: &Elf) {
     assert!(elf.interpreter.is_none());
     assert!(elf.dynamic.is_none());
     // glibc's IFUNCs: IRELATIVE relocations bracketed by __rela_iplt_start/end.
-    let sym = |n: &str| elf.syms.iter().find(|s| elf.strtab.get_at(s.st_name) == Some(n)).map(|s| s.st_value);
-    let rela = elf.section_headers.iter().find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(".rela.plt")).expect(".rela.plt");
+    let sym = |n: &str| {
+        elf.syms
+            .iter()
+            .find(|s| elf.strtab.get_at(s.st_name) == Some(n))
+            .map(|s| s.st_value)
+    };
+    let rela = elf
+        .section_headers
+        .iter()
+        .find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(".rela.plt"))
+        .expect(".rela.plt");
     assert!(rela.sh_size > 0);
     let _ = sym;
 }
@@ -262,7 +332,9 @@ int main(int argc, char **argv) {
 #[test]
 fn c_hello_in_all_forms() {
     for mode in [Mode::Pie, Mode::NoPie, Mode::Static] {
-        let Some(bytes) = compare("hello.c", HELLO_C, mode, &[], &[]) else { return };
+        let Some(bytes) = compare("hello.c", HELLO_C, mode, &[], &[]) else {
+            return;
+        };
         let elf = Elf::parse(&bytes).unwrap();
         match mode {
             Mode::Static => static_checks(&elf),
@@ -296,9 +368,16 @@ int main(void) {
 #[test]
 fn threads_and_tls() {
     for mode in [Mode::Pie, Mode::NoPie, Mode::Static] {
-        let Some(bytes) = compare("threads.c", THREADS_C, mode, &["-pthread"], &["-pthread"]) else { return };
+        let Some(bytes) = compare("threads.c", THREADS_C, mode, &["-pthread"], &["-pthread"])
+        else {
+            return;
+        };
         let elf = Elf::parse(&bytes).unwrap();
-        let tls = elf.program_headers.iter().find(|p| p.p_type == PT_TLS).expect("PT_TLS");
+        let tls = elf
+            .program_headers
+            .iter()
+            .find(|p| p.p_type == PT_TLS)
+            .expect("PT_TLS");
         assert!(tls.p_memsz >= 104 + 4 && tls.p_filesz <= tls.p_memsz);
     }
 }
@@ -321,13 +400,26 @@ int main(int argc, char **argv) {
 #[test]
 fn math_library_and_stdout_copy_relocations() {
     for mode in [Mode::Pie, Mode::NoPie, Mode::Static] {
-        let Some(bytes) = compare("mathio.c", MATH_STDOUT_C, mode, &[], &["-lm"]) else { return };
+        let Some(bytes) = compare("mathio.c", MATH_STDOUT_C, mode, &[], &["-lm"]) else {
+            return;
+        };
         if mode == Mode::NoPie {
             // Non-PIE code reads `stdout`/`environ` directly: copy relocations.
             let elf = Elf::parse(&bytes).unwrap();
-            assert!(elf.dynrelas.iter().any(|r| r.r_type == goblin::elf::reloc::R_X86_64_COPY));
-            let exported = |n: &str| elf.dynsyms.iter().any(|s| elf.dynstrtab.get_at(s.st_name) == Some(n) && s.st_shndx != 0);
-            assert!(exported("environ") && exported("__environ"), "copy aliases exported");
+            assert!(
+                elf.dynrelas
+                    .iter()
+                    .any(|r| r.r_type == goblin::elf::reloc::R_X86_64_COPY)
+            );
+            let exported = |n: &str| {
+                elf.dynsyms
+                    .iter()
+                    .any(|s| elf.dynstrtab.get_at(s.st_name) == Some(n) && s.st_shndx != 0)
+            };
+            assert!(
+                exported("environ") && exported("__environ"),
+                "copy aliases exported"
+            );
         }
     }
 }
@@ -376,10 +468,16 @@ int main(int argc, char **) {
 #[test]
 fn cxx_exceptions_containers_static_constructors() {
     for mode in [Mode::Pie, Mode::NoPie, Mode::Static] {
-        let Some(bytes) = compare("prog.cpp", CXX, mode, &[], &[]) else { return };
+        let Some(bytes) = compare("prog.cpp", CXX, mode, &[], &[]) else {
+            return;
+        };
         let elf = Elf::parse(&bytes).unwrap();
         if mode != Mode::Static {
-            assert!(elf.libraries.iter().any(|l| l.starts_with("libstdc++")), "{:?}", elf.libraries);
+            assert!(
+                elf.libraries.iter().any(|l| l.starts_with("libstdc++")),
+                "{:?}",
+                elf.libraries
+            );
         }
     }
 }
@@ -417,7 +515,13 @@ fn shared_library() {
     let src = fx.dir.join("libfix.c");
     std::fs::write(&src, LIB_C).unwrap();
     let obj = fx.dir.join("libfix.o");
-    check(Command::new("gcc").args(["-c", "-O1", "-fPIC", "-o"]).arg(&obj).arg(&src), "compile libfix");
+    check(
+        Command::new("gcc")
+            .args(["-c", "-O1", "-fPIC", "-o"])
+            .arg(&obj)
+            .arg(&src),
+        "compile libfix",
+    );
     let ours_dir = fx.dir.join("ours");
     let ref_dir = fx.dir.join("ref");
     for (d, mine) in [(&ours_dir, true), (&ref_dir, false)] {
@@ -426,15 +530,25 @@ fn shared_library() {
         if mine {
             c.arg("-B").arg(&fx.bin);
         }
-        c.args(["-shared", "-Wl,-soname,libfix.so", "-o"]).arg(d.join("libfix.so")).arg(&obj);
+        c.args(["-shared", "-Wl,-soname,libfix.so", "-o"])
+            .arg(d.join("libfix.so"))
+            .arg(&obj);
         check(&mut c, "link libfix.so");
     }
     let lib = std::fs::read(ours_dir.join("libfix.so")).unwrap();
     let elf = Elf::parse(&lib).unwrap();
     assert_eq!(elf.soname, Some("libfix.so"));
-    let exported = |n: &str| elf.dynsyms.iter().any(|s| elf.dynstrtab.get_at(s.st_name) == Some(n) && s.st_shndx != 0);
+    let exported = |n: &str| {
+        elf.dynsyms
+            .iter()
+            .any(|s| elf.dynstrtab.get_at(s.st_name) == Some(n) && s.st_shndx != 0)
+    };
     assert!(exported("lib_fn") && exported("counter") && exported("tcount") && exported("lib_ptr"));
-    assert!(elf.dynrelas.iter().any(|r| r.r_type == goblin::elf::reloc::R_X86_64_DTPMOD64));
+    assert!(
+        elf.dynrelas
+            .iter()
+            .any(|r| r.r_type == goblin::elf::reloc::R_X86_64_DTPMOD64)
+    );
     for mode in [Mode::Pie, Mode::NoPie] {
         let uobj = object(fx, "uselib.c", USE_LIB_C, mode, &[]);
         let mut results = Vec::new();
@@ -444,7 +558,14 @@ fn shared_library() {
             if mine {
                 c.arg("-B").arg(&fx.bin);
             }
-            c.arg(mode.flags()[0]).arg(&uobj).arg("-L").arg(d).arg("-lfix").arg(format!("-Wl,-rpath,{}", d.display())).arg("-o").arg(&exe);
+            c.arg(mode.flags()[0])
+                .arg(&uobj)
+                .arg("-L")
+                .arg(d)
+                .arg("-lfix")
+                .arg(format!("-Wl,-rpath,{}", d.display()))
+                .arg("-o")
+                .arg(&exe);
             check(&mut c, "link uselib");
             results.push(run(&exe));
         }
@@ -462,15 +583,29 @@ fn gc_sections_map_and_build_id() {
     let exe = fx.dir.join("gc.out");
     let map = fx.dir.join("gc.map");
     let mut c = Command::new("gcc");
-    c.arg("-B").arg(&fx.bin).arg(&obj).arg("-o").arg(&exe).arg("-Wl,--gc-sections,--build-id").arg(format!("-Wl,-Map,{}", map.display()));
+    c.arg("-B")
+        .arg(&fx.bin)
+        .arg(&obj)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-Wl,--gc-sections,--build-id")
+        .arg(format!("-Wl,-Map,{}", map.display()));
     check(&mut c, "gc link");
     assert_eq!(run(&exe).1, Some(4));
     let bytes = std::fs::read(&exe).unwrap();
     let elf = Elf::parse(&bytes).unwrap();
-    assert!(!elf.syms.iter().any(|s| elf.strtab.get_at(s.st_name) == Some("unused_function_xyz")));
+    assert!(
+        !elf.syms
+            .iter()
+            .any(|s| elf.strtab.get_at(s.st_name) == Some("unused_function_xyz"))
+    );
     let map_text = std::fs::read_to_string(&map).unwrap();
     assert!(map_text.contains(".text") && map_text.contains("gc.c"));
-    let note = elf.section_headers.iter().find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(".note.gnu.build-id")).expect("build id");
+    let note = elf
+        .section_headers
+        .iter()
+        .find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(".note.gnu.build-id"))
+        .expect("build id");
     assert_eq!(note.sh_size, 16 + 20);
 }
 
@@ -478,7 +613,11 @@ fn gc_sections_map_and_build_id() {
 #[test]
 fn version_line() {
     let out = Command::new(LD).arg("--version").output().unwrap();
-    let first = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").to_string();
+    let first = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
     assert!(first.contains("compatible with GNU ld"), "{first}");
 }
 
@@ -487,13 +626,44 @@ fn version_line() {
 #[test]
 fn undefined_and_duplicate_symbols_from_gcc_objects() {
     let Some(fx) = fx() else { return };
-    let a = object(fx, "dup_a.c", "int dup_sym = 1; int missing_thing(void); int main(void) { return missing_thing() + dup_sym; }\n", Mode::Pie, &[]);
+    let a = object(
+        fx,
+        "dup_a.c",
+        "int dup_sym = 1; int missing_thing(void); int main(void) { return missing_thing() + dup_sym; }\n",
+        Mode::Pie,
+        &[],
+    );
     let b = object(fx, "dup_b.c", "int dup_sym = 2;\n", Mode::Pie, &[]);
-    let out = Command::new("gcc").arg("-B").arg(&fx.bin).arg(&a).arg("-o").arg(fx.dir.join("undef.out")).output().unwrap();
+    let out = Command::new("gcc")
+        .arg("-B")
+        .arg(&fx.bin)
+        .arg(&a)
+        .arg("-o")
+        .arg(fx.dir.join("undef.out"))
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("undefined symbol `missing_thing`") && err.contains("dup_a.c") && err.contains(".text"), "{err}");
-    let out = Command::new("gcc").arg("-B").arg(&fx.bin).arg(&a).arg(&b).arg("-o").arg(fx.dir.join("dup.out")).output().unwrap();
+    assert!(
+        err.contains("undefined symbol `missing_thing`")
+            && err.contains("dup_a.c")
+            && err.contains(".text"),
+        "{err}"
+    );
+    let out = Command::new("gcc")
+        .arg("-B")
+        .arg(&fx.bin)
+        .arg(&a)
+        .arg(&b)
+        .arg("-o")
+        .arg(fx.dir.join("dup.out"))
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("duplicate symbol `dup_sym`") && err.contains("dup_a.c") && err.contains("dup_b.c"), "{err}");
+    assert!(
+        err.contains("duplicate symbol `dup_sym`")
+            && err.contains("dup_a.c")
+            && err.contains("dup_b.c"),
+        "{err}"
+    );
 }

@@ -76,10 +76,22 @@ fn bad_inputs_are_named() {
         dir.join("out").to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("entry symbol `_start`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("entry symbol `_start`"),
+        "{}",
+        stderr(&out)
+    );
     // A truncated archive member.
-    std::fs::write(&ar, b"!<arch>\nx.o/            0           0     0     644     999       `\nabc").unwrap();
-    let out = ld(&[ar.to_str().unwrap(), "-o", dir.join("out").to_str().unwrap()]);
+    std::fs::write(
+        &ar,
+        b"!<arch>\nx.o/            0           0     0     644     999       `\nabc",
+    )
+    .unwrap();
+    let out = ld(&[
+        ar.to_str().unwrap(),
+        "-o",
+        dir.join("out").to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("libx.a"), "{}", stderr(&out));
     let obj = dir.join("x.obj");
@@ -93,7 +105,11 @@ fn bad_inputs_are_named() {
         stderr(&out)
     );
     let out = ld(&["-lnosuchlibrary_meteor", obj.to_str().unwrap()]);
-    assert!(stderr(&out).contains("cannot find -lnosuchlibrary_meteor"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot find -lnosuchlibrary_meteor"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Objects built by gcc, linked and run (Linux x86-64 only).

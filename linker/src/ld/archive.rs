@@ -1,7 +1,7 @@
 //! Input reader: `ar` archives (GNU/System V format: `/` symbol index, `/SYM64/`, `//`
 //! long-name table). Members are parsed only when resolution pulls them in.
 
-use super::elf_types::{Bytes, RawSym, STB_LOCAL, SHN_UNDEF};
+use super::elf_types::{Bytes, RawSym, SHN_UNDEF, STB_LOCAL};
 
 pub struct Archive<'a> {
     pub name: String,
@@ -121,7 +121,10 @@ impl<'a> Archive<'a> {
                 .parse()
                 .map_err(|_| format!("bad long member name reference `/{text}`"))?;
             let rest = Bytes(self.long_names)
-                .slice(at, self.long_names.len() as u64 - at.min(self.long_names.len() as u64))
+                .slice(
+                    at,
+                    self.long_names.len() as u64 - at.min(self.long_names.len() as u64),
+                )
                 .ok_or("long member name out of range")?;
             let end = rest
                 .iter()

@@ -342,7 +342,9 @@ pub fn parse(args: Vec<String>) -> Result<Command, String> {
                         .max(1);
                 }
             }
-            _ if a.len() > 2 && a.starts_with("-O") && a[2..].bytes().all(|b| b.is_ascii_digit()) => {}
+            _ if a.len() > 2
+                && a.starts_with("-O")
+                && a[2..].bytes().all(|b| b.is_ascii_digit()) => {}
             _ => {
                 if IGNORED_WITH_VALUE.iter().any(|o| {
                     a == *o || n == *o || (o.starts_with("--") && n.starts_with(&format!("{o}=")))
@@ -355,29 +357,26 @@ pub fn parse(args: Vec<String>) -> Result<Command, String> {
                     c.output = PathBuf::from(v);
                 } else if let Some(v) = take(a, &mut it, &["-e", "--entry"], Some("-e"))? {
                     c.entry = Some(v);
-                } else if let Some(v) =
-                    take(a, &mut it, &["-L", "--library-path"], Some("-L"))?
-                {
+                } else if let Some(v) = take(a, &mut it, &["-L", "--library-path"], Some("-L"))? {
                     c.search_paths.push(PathBuf::from(v));
                 } else if let Some(v) = take(a, &mut it, &["-l", "--library"], Some("-l"))? {
                     c.inputs.push(InputArg::Lib(v, state));
                 } else if let Some(v) = take(a, &mut it, &["-m"], Some("-m"))? {
                     if v != "elf_x86_64" {
-                        return Err(format!(
-                            "unsupported emulation `-m {v}` (only elf_x86_64)"
-                        ));
+                        return Err(format!("unsupported emulation `-m {v}` (only elf_x86_64)"));
                     }
-                } else if let Some(v) =
-                    take(a, &mut it, &["-dynamic-linker", "--dynamic-linker", "-I"], None)?
-                {
+                } else if let Some(v) = take(
+                    a,
+                    &mut it,
+                    &["-dynamic-linker", "--dynamic-linker", "-I"],
+                    None,
+                )? {
                     c.dynamic_linker = Some(v);
                 } else if let Some(v) =
                     take(a, &mut it, &["-soname", "--soname", "-h"], Some("-h"))?
                 {
                     c.soname = Some(v);
-                } else if let Some(v) =
-                    take(a, &mut it, &["-rpath", "--rpath", "-R"], None)?
-                {
+                } else if let Some(v) = take(a, &mut it, &["-rpath", "--rpath", "-R"], None)? {
                     c.rpath.push(v);
                 } else if let Some(v) = take(a, &mut it, &["-u", "--undefined"], Some("-u"))? {
                     c.undefined.push(v);
@@ -445,13 +444,38 @@ fn z_option(c: &mut Config, v: &str) -> Result<(), String> {
         "noexecstack" => c.execstack = false,
         "defs" => c.z_defs = true,
         "nodefs" | "undefs" => c.z_defs = false,
-        "text" | "notext" | "textoff" | "separate-code" | "noseparate-code" | "combreloc"
-        | "nocombreloc" | "origin" | "nodelete" | "nodlopen" | "initfirst" | "interpose"
-        | "ibt" | "shstk" | "ibtplt" | "noexecheap" | "muldefs" | "nocopyreloc" | "global"
-        | "nodump" | "noextern-protected-data" | "dynamic-undefined-weak"
-        | "nodynamic-undefined-weak" | "pack-relative-relocs" | "nopack-relative-relocs"
-        | "keep-text-section-prefix" | "nokeep-text-section-prefix" | "rodynamic" | "start-stop-gc"
-        | "nostart-stop-gc" | "mark-plt" | "nomark-plt" => {}
+        "text"
+        | "notext"
+        | "textoff"
+        | "separate-code"
+        | "noseparate-code"
+        | "combreloc"
+        | "nocombreloc"
+        | "origin"
+        | "nodelete"
+        | "nodlopen"
+        | "initfirst"
+        | "interpose"
+        | "ibt"
+        | "shstk"
+        | "ibtplt"
+        | "noexecheap"
+        | "muldefs"
+        | "nocopyreloc"
+        | "global"
+        | "nodump"
+        | "noextern-protected-data"
+        | "dynamic-undefined-weak"
+        | "nodynamic-undefined-weak"
+        | "pack-relative-relocs"
+        | "nopack-relative-relocs"
+        | "keep-text-section-prefix"
+        | "nokeep-text-section-prefix"
+        | "rodynamic"
+        | "start-stop-gc"
+        | "nostart-stop-gc"
+        | "mark-plt"
+        | "nomark-plt" => {}
         _ if v.starts_with("max-page-size=")
             || v.starts_with("common-page-size=")
             || v.starts_with("stack-size=")
@@ -477,17 +501,41 @@ mod tests {
     #[test]
     fn collect2_line() {
         let c = cfg(&[
-            "-plugin", "/x/liblto_plugin.so", "-plugin-opt=/x/lto-wrapper",
-            "-plugin-opt=-fresolution=/tmp/a.res", "--build-id", "--eh-frame-hdr", "-m",
-            "elf_x86_64", "--hash-style=gnu", "--as-needed", "-dynamic-linker",
-            "/lib64/ld-linux-x86-64.so.2", "-pie", "-o", "h", "Scrt1.o", "-L/usr/lib", "x.o",
-            "-lgcc", "--push-state", "--as-needed", "-lgcc_s", "--pop-state", "-lc", "-z",
-            "now", "-zrelro",
+            "-plugin",
+            "/x/liblto_plugin.so",
+            "-plugin-opt=/x/lto-wrapper",
+            "-plugin-opt=-fresolution=/tmp/a.res",
+            "--build-id",
+            "--eh-frame-hdr",
+            "-m",
+            "elf_x86_64",
+            "--hash-style=gnu",
+            "--as-needed",
+            "-dynamic-linker",
+            "/lib64/ld-linux-x86-64.so.2",
+            "-pie",
+            "-o",
+            "h",
+            "Scrt1.o",
+            "-L/usr/lib",
+            "x.o",
+            "-lgcc",
+            "--push-state",
+            "--as-needed",
+            "-lgcc_s",
+            "--pop-state",
+            "-lc",
+            "-z",
+            "now",
+            "-zrelro",
         ]);
         assert!(c.pie && c.eh_frame_hdr && c.z_now && c.z_relro);
         assert_eq!(c.build_id, BuildId::Hash(20));
         assert_eq!(c.output, PathBuf::from("h"));
-        assert_eq!(c.dynamic_linker.as_deref(), Some("/lib64/ld-linux-x86-64.so.2"));
+        assert_eq!(
+            c.dynamic_linker.as_deref(),
+            Some("/lib64/ld-linux-x86-64.so.2")
+        );
         assert_eq!(c.search_paths, vec![PathBuf::from("/usr/lib")]);
         assert_eq!(c.inputs.len(), 5);
         match &c.inputs[3] {

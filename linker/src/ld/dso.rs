@@ -76,9 +76,7 @@ pub fn parse<'a>(
             let ndx = vdata.u16(off + 4).ok_or("truncated version definitions")? as usize;
             let aux = vdata.u32(off + 12).ok_or("truncated version definitions")? as u64;
             let next = vdata.u32(off + 16).ok_or("truncated version definitions")? as u64;
-            let name_off = vdata
-                .u32(off + aux)
-                .ok_or("truncated version definition")? as u64;
+            let name_off = vdata.u32(off + aux).ok_or("truncated version definition")? as u64;
             let vname = vstr.cstr(name_off).ok_or("version name out of range")?;
             if out.version_names.len() <= ndx {
                 out.version_names.resize(ndx + 1, &[]);
@@ -118,9 +116,7 @@ pub fn parse<'a>(
             out.undefs.push(s.name);
             continue;
         }
-        let v = versym
-            .and_then(|v| Bytes(v).u16(i as u64 * 2))
-            .unwrap_or(1);
+        let v = versym.and_then(|v| Bytes(v).u16(i as u64 * 2)).unwrap_or(1);
         if v & 0x8000 != 0 || v == 0 {
             continue; // hidden (non-default) version or local
         }

@@ -36,13 +36,20 @@ pub fn records(data: &[u8]) -> Result<Vec<Record>, String> {
         }
         if len == 0 {
             // Terminator: keep it as a 4-byte record.
-            out.push(Record { start: off, len: 4, is_fde: false, cie: 0 });
+            out.push(Record {
+                start: off,
+                len: 4,
+                is_fde: false,
+                cie: 0,
+            });
             off += 4;
             continue;
         }
         let total = len + 4;
         if off + total > data.len() as u64 || len < 4 {
-            return Err(format!(".eh_frame record at {off:#x} extends past the section"));
+            return Err(format!(
+                ".eh_frame record at {off:#x} extends past the section"
+            ));
         }
         let id = b.u32(off + 4).ok_or("truncated .eh_frame record")? as u64;
         let (is_fde, cie) = if id == 0 {
@@ -53,7 +60,12 @@ pub fn records(data: &[u8]) -> Result<Vec<Record>, String> {
                 .ok_or_else(|| format!(".eh_frame FDE at {off:#x} points before the section"))?;
             (true, c)
         };
-        out.push(Record { start: off, len: total, is_fde, cie });
+        out.push(Record {
+            start: off,
+            len: total,
+            is_fde,
+            cie,
+        });
         off += total;
     }
     Ok(out)
@@ -86,7 +98,10 @@ fn pc_reloc(relocs: &[Rela], at: u64) -> Option<&Rela> {
 }
 
 /// (start, end, function section) of each FDE of an `.eh_frame` input section.
-pub fn fde_ranges(ctx: &Ctx, obj: u32, sec: u32) -> Vec<(u64, u64, Option<(u32, u32)>)> {
+/// (start, end, the function's (object, section)) of one FDE.
+pub type FdeRange = (u64, u64, Option<(u32, u32)>);
+
+pub fn fde_ranges(ctx: &Ctx, obj: u32, sec: u32) -> Vec<FdeRange> {
     let s = &ctx.objs[obj as usize].sections[sec as usize];
     let Ok(recs) = records(&s.data) else {
         return Vec::new();
@@ -94,7 +109,8 @@ pub fn fde_ranges(ctx: &Ctx, obj: u32, sec: u32) -> Vec<(u64, u64, Option<(u32, 
     recs.iter()
         .filter(|r| r.is_fde)
         .map(|r| {
-            let f = pc_reloc(&s.relocs, r.start + 8).and_then(|rel| section_of(ctx, ctx.target(obj, rel.sym)));
+            let f = pc_reloc(&s.relocs, r.start + 8)
+                .and_then(|rel| section_of(ctx, ctx.target(obj, rel.sym)));
             (r.start, r.start + r.len, f)
         })
         .collect()
@@ -152,12 +168,20 @@ pub fn split(ctx: &mut Ctx) -> Result<(), LinkError> {
                         .iter()
                         .find(|&&(o, _)| o == r.cie)
                         .map(|&(_, n)| n)
-                        .ok_or_else(|| LinkError::input(&ctx.objs[oi].name, format!(".eh_frame FDE at {:#x} refers to a missing CIE", r.start)))?;
+                        .ok_or_else(|| {
+                            LinkError::input(
+                                &ctx.objs[oi].name,
+                                format!(".eh_frame FDE at {:#x} refers to a missing CIE", r.start),
+                            )
+                        })?;
                     let ptr = (np + 4 - cie_new) as u32;
                     data[np as usize + 4..np as usize + 8].copy_from_slice(&ptr.to_le_bytes());
                 }
                 let lo = s.relocs.partition_point(|x| x.offset < r.start);
-                for rel in s.relocs[lo..].iter().take_while(|x| x.offset < r.start + r.len) {
+                for rel in s.relocs[lo..]
+                    .iter()
+                    .take_while(|x| x.offset < r.start + r.len)
+                {
                     let mut n = *rel;
                     n.offset = rel.offset - r.start + np;
                     relocs.push(n);

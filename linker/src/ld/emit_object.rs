@@ -16,7 +16,9 @@ pub fn emit(m: &ObjectModule) -> (Vec<u8>, Vec<String>) {
     };
     // Symbols: null, locals, globals.
     let mut strtab = vec![0u8];
-    let mut order: Vec<usize> = (0..m.symbols.len()).filter(|&i| m.symbols[i].binding == Binding::Local).collect();
+    let mut order: Vec<usize> = (0..m.symbols.len())
+        .filter(|&i| m.symbols[i].binding == Binding::Local)
+        .collect();
     let first_global = order.len() + 1;
     order.extend((0..m.symbols.len()).filter(|&i| m.symbols[i].binding != Binding::Local));
     let mut index = vec![0u32; m.symbols.len()];
@@ -39,7 +41,11 @@ pub fn emit(m: &ObjectModule) -> (Vec<u8>, Vec<String>) {
             SymbolKind::Other => STT_NOTYPE,
         };
         let (shndx, value, size) = match &s.def {
-            SymbolDef::Defined { section, offset, size } => (section.0 as u16 + 1, *offset, *size),
+            SymbolDef::Defined {
+                section,
+                offset,
+                size,
+            } => (section.0 as u16 + 1, *offset, *size),
             SymbolDef::Absolute(v) => (SHN_ABS as u16, *v, 0),
             SymbolDef::Undefined => (0, 0, 0),
             SymbolDef::Import { library } => {
@@ -58,7 +64,9 @@ pub fn emit(m: &ObjectModule) -> (Vec<u8>, Vec<String>) {
     }
     // Section layout: [null][m.sections...][.rela.*...][.symtab][.strtab][.shstrtab]
     let nsec = m.sections.len();
-    let rela_secs: Vec<usize> = (0..nsec).filter(|&i| !m.sections[i].relocations.is_empty()).collect();
+    let rela_secs: Vec<usize> = (0..nsec)
+        .filter(|&i| !m.sections[i].relocations.is_empty())
+        .collect();
     let symtab_idx = 1 + nsec + rela_secs.len();
     struct Sh {
         name: u32,
@@ -79,7 +87,21 @@ pub fn emit(m: &ObjectModule) -> (Vec<u8>, Vec<String>) {
             SectionKind::Data => (SHT_PROGBITS, SHF_ALLOC | SHF_WRITE),
             SectionKind::Bss => (SHT_NOBITS, SHF_ALLOC | SHF_WRITE),
         };
-        shs.push(Sh { name: name(&s.name), t, flags, data: if t == SHT_NOBITS { Vec::new() } else { s.data.clone() }, size: s.size, link: 0, info: 0, align: s.align.max(1), entsize: 0 });
+        shs.push(Sh {
+            name: name(&s.name),
+            t,
+            flags,
+            data: if t == SHT_NOBITS {
+                Vec::new()
+            } else {
+                s.data.clone()
+            },
+            size: s.size,
+            link: 0,
+            info: 0,
+            align: s.align.max(1),
+            entsize: 0,
+        });
     }
     for &i in &rela_secs {
         let s = &m.sections[i];
@@ -99,19 +121,59 @@ pub fn emit(m: &ObjectModule) -> (Vec<u8>, Vec<String>) {
             d.extend_from_slice(&r.addend.to_le_bytes());
         }
         let n = name(&format!(".rela{}", s.name));
-        shs.push(Sh { name: n, t: SHT_RELA, flags: SHF_INFO_LINK, size: d.len() as u64, data: d, link: symtab_idx as u32, info: i as u32 + 1, align: 8, entsize: 24 });
+        shs.push(Sh {
+            name: n,
+            t: SHT_RELA,
+            flags: SHF_INFO_LINK,
+            size: d.len() as u64,
+            data: d,
+            link: symtab_idx as u32,
+            info: i as u32 + 1,
+            align: 8,
+            entsize: 24,
+        });
     }
     let n = name(".symtab");
-    shs.push(Sh { name: n, t: SHT_SYMTAB, flags: 0, size: symtab.len() as u64, data: symtab, link: symtab_idx as u32 + 1, info: first_global as u32, align: 8, entsize: 24 });
+    shs.push(Sh {
+        name: n,
+        t: SHT_SYMTAB,
+        flags: 0,
+        size: symtab.len() as u64,
+        data: symtab,
+        link: symtab_idx as u32 + 1,
+        info: first_global as u32,
+        align: 8,
+        entsize: 24,
+    });
     let n = name(".strtab");
-    shs.push(Sh { name: n, t: SHT_STRTAB, flags: 0, size: strtab.len() as u64, data: strtab, link: 0, info: 0, align: 1, entsize: 0 });
+    shs.push(Sh {
+        name: n,
+        t: SHT_STRTAB,
+        flags: 0,
+        size: strtab.len() as u64,
+        data: strtab,
+        link: 0,
+        info: 0,
+        align: 1,
+        entsize: 0,
+    });
     let n = name(".shstrtab");
     let shstr_copy = {
         let mut v = shstr.clone();
         v.shrink_to_fit();
         v
     };
-    shs.push(Sh { name: n, t: SHT_STRTAB, flags: 0, size: shstr_copy.len() as u64, data: shstr_copy, link: 0, info: 0, align: 1, entsize: 0 });
+    shs.push(Sh {
+        name: n,
+        t: SHT_STRTAB,
+        flags: 0,
+        size: shstr_copy.len() as u64,
+        data: shstr_copy,
+        link: 0,
+        info: 0,
+        align: 1,
+        entsize: 0,
+    });
 
     let mut out = vec![0u8; 64];
     let mut offsets = Vec::new();

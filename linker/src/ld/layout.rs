@@ -10,7 +10,9 @@ use std::borrow::Cow;
 
 use super::elf_types::*;
 use super::object::{InSec, NO_OUT, ObjFile};
-use super::reloc::{self, F_CANONICAL, F_COPY, F_DYNSYM, F_EXPORT, F_IPLT, F_PLT, GotKind, Scan, Target};
+use super::reloc::{
+    self, F_CANONICAL, F_COPY, F_DYNSYM, F_EXPORT, F_IPLT, F_PLT, GotKind, Scan, Target,
+};
 use super::resolve::{Ctx, Def, FxMap, NONE};
 use crate::error::LinkError;
 
@@ -125,7 +127,8 @@ impl Lay {
     }
 
     pub fn got_slot_addr(&self, sc: &Scan, t: Target, kind: GotKind) -> Option<u64> {
-        sc.find_got(t, kind).map(|e| self.got_addr + e.slot as u64 * 8)
+        sc.find_got(t, kind)
+            .map(|e| self.got_addr + e.slot as u64 * 8)
     }
 
     pub fn synth_sec(&self, s: Synth) -> Option<&OutSec> {
@@ -219,7 +222,11 @@ pub fn prepare(ctx: &mut Ctx) -> Result<(), LinkError> {
             if !align.is_power_of_two() || align > 1 << 28 {
                 return Err(LinkError::input(
                     &o.name,
-                    format!("common symbol {} has a bad alignment {}", show(s.name), s.value),
+                    format!(
+                        "common symbol {} has a bad alignment {}",
+                        show(s.name),
+                        s.value
+                    ),
                 ));
             }
             let idx = o.sections.len() as u32;
@@ -246,7 +253,10 @@ pub fn prepare(ctx: &mut Ctx) -> Result<(), LinkError> {
     let needed = ctx.dsos.iter().any(|d| d.used || !d.as_needed);
     ctx.dynamic = ctx.cfg.shared || ctx.cfg.pie || needed;
 
-    let mut names: Vec<Vec<u8>> = LINKER_SYMBOLS.iter().map(|s| s.as_bytes().to_vec()).collect();
+    let mut names: Vec<Vec<u8>> = LINKER_SYMBOLS
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
     // __start_SEC / __stop_SEC for sections named like C identifiers.
     for o in &ctx.objs {
         for s in &o.sections {
@@ -324,8 +334,10 @@ fn gc_sections(ctx: &mut Ctx) {
             if !s.live || s.flags & SHF_ALLOC == 0 {
                 continue;
             }
-            let keep = matches!(s.sh_type, SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE)
-                || s.name.starts_with(b".init_array")
+            let keep = matches!(
+                s.sh_type,
+                SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY | SHT_NOTE
+            ) || s.name.starts_with(b".init_array")
                 || s.name.starts_with(b".fini_array")
                 || s.name.starts_with(b".ctors")
                 || s.name.starts_with(b".dtors")
@@ -348,7 +360,8 @@ fn gc_sections(ctx: &mut Ctx) {
                 let target = match t {
                     Target::Local(lo, li) => {
                         let sy = ctx.objs[lo as usize].syms[li as usize];
-                        (sy.shndx != SHN_UNDEF && sy.shndx < SHN_LORESERVE).then_some((lo, sy.shndx))
+                        (sy.shndx != SHN_UNDEF && sy.shndx < SHN_LORESERVE)
+                            .then_some((lo, sy.shndx))
                     }
                     Target::Global(g) => sym_sec(ctx, g),
                     Target::None => None,
@@ -365,15 +378,26 @@ fn gc_sections(ctx: &mut Ctx) {
                 if !s.live || !super::eh_frame::is_eh_frame(s) {
                     continue;
                 }
-                for (fde_start, fde_end, func) in super::eh_frame::fde_ranges(ctx, oi as u32, si as u32) {
+                for (fde_start, fde_end, func) in
+                    super::eh_frame::fde_ranges(ctx, oi as u32, si as u32)
+                {
                     let Some((fo, fs)) = func else { continue };
                     if !live[fo as usize][fs as usize] {
                         continue;
                     }
-                    for r in s.relocs.iter().filter(|r| r.offset > fde_start + 8 && r.offset < fde_end) {
-                        if let Target::Local(lo, li) = ctx.target(oi as u32, r.sym).into_local_or(ctx) {
+                    for r in s
+                        .relocs
+                        .iter()
+                        .filter(|r| r.offset > fde_start + 8 && r.offset < fde_end)
+                    {
+                        if let Target::Local(lo, li) =
+                            ctx.target(oi as u32, r.sym).into_local_or(ctx)
+                        {
                             let sy = ctx.objs[lo as usize].syms[li as usize];
-                            if sy.shndx != SHN_UNDEF && sy.shndx < SHN_LORESERVE && !live[lo as usize][sy.shndx as usize] {
+                            if sy.shndx != SHN_UNDEF
+                                && sy.shndx < SHN_LORESERVE
+                                && !live[lo as usize][sy.shndx as usize]
+                            {
                                 live[lo as usize][sy.shndx as usize] = true;
                                 work.push((lo, sy.shndx));
                                 changed = true;
@@ -404,10 +428,18 @@ fn gc_sections(ctx: &mut Ctx) {
     let print = ctx.cfg.print_gc_sections;
     for (oi, o) in ctx.objs.iter_mut().enumerate() {
         for (si, s) in o.sections.iter_mut().enumerate() {
-            if s.live && s.flags & SHF_ALLOC != 0 && !super::eh_frame::is_eh_frame(s) && !live[oi][si] {
+            if s.live
+                && s.flags & SHF_ALLOC != 0
+                && !super::eh_frame::is_eh_frame(s)
+                && !live[oi][si]
+            {
                 s.live = false;
                 if print {
-                    eprintln!("meteor-ld: removing unused section '{}' in file '{}'", show(s.name), o.name);
+                    eprintln!(
+                        "meteor-ld: removing unused section '{}' in file '{}'",
+                        show(s.name),
+                        o.name
+                    );
                 }
             }
         }
@@ -517,7 +549,10 @@ fn init_priority(name: &[u8]) -> u32 {
     // `.init_array.00123` → 123; the plain section runs after all numbered ones.
     let tail = name.rsplit(|&c| c == b'.').next().unwrap_or(b"");
     if name.starts_with(b".init_array.") || name.starts_with(b".fini_array.") {
-        std::str::from_utf8(tail).ok().and_then(|t| t.parse().ok()).unwrap_or(65536)
+        std::str::from_utf8(tail)
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(65536)
     } else {
         65536
     }
@@ -594,7 +629,9 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
         // Aliases of a copied object in the same DSO (`environ`, `__environ`, `_environ`)
         // must resolve to the copy too, or the library keeps writing its own variable.
         for (k, &gid) in sc.copies.iter().enumerate() {
-            let Def::Dso { dso, idx } = ctx.syms[gid as usize].def else { continue };
+            let Def::Dso { dso, idx } = ctx.syms[gid as usize].def else {
+                continue;
+            };
             let value = ctx.dsos[dso as usize].defs[idx as usize].value;
             let aliases: Vec<&[u8]> = ctx.dsos[dso as usize]
                 .defs
@@ -626,7 +663,10 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
             if !s.live {
                 continue;
             }
-            if s.flags & SHF_ALLOC == 0 && (cfg.strip_debug || cfg.strip_all) && s.name.starts_with(b".debug") {
+            if s.flags & SHF_ALLOC == 0
+                && (cfg.strip_debug || cfg.strip_all)
+                && s.name.starts_with(b".debug")
+            {
                 continue;
             }
             let name = output_name(s.name);
@@ -669,7 +709,9 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
     }
     for out in &mut lay.secs {
         if out.name.starts_with(".init_array") || out.name.starts_with(".fini_array") {
-            out.members.sort_by_key(|&(o, s)| init_priority(ctx.objs[o as usize].sections[s as usize].name));
+            out.members.sort_by_key(|&(o, s)| {
+                init_priority(ctx.objs[o as usize].sections[s as usize].name)
+            });
         }
         let mut off = 0u64;
         let eh = out.name == ".eh_frame";
@@ -690,7 +732,10 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
             out.flags |= SHF_MERGE | SHF_STRINGS;
             out.entsize = 1;
         }
-        if matches!(out.sh_type, SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY) {
+        if matches!(
+            out.sh_type,
+            SHT_INIT_ARRAY | SHT_FINI_ARRAY | SHT_PREINIT_ARRAY
+        ) {
             out.entsize = 8;
         }
     }
@@ -706,7 +751,14 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
     }
 
     // Synthetic sections.
-    let add = |lay: &mut Lay, s: Synth, name: &str, sh_type: u32, flags: u64, align: u64, size: u64, entsize: u64| {
+    let add = |lay: &mut Lay,
+               s: Synth,
+               name: &str,
+               sh_type: u32,
+               flags: u64,
+               align: u64,
+               size: u64,
+               entsize: u64| {
         let i = lay.secs.len() as u32;
         lay.secs.push(OutSec {
             name: name.into(),
@@ -732,7 +784,16 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
             .unwrap_or_else(|| "/lib64/ld-linux-x86-64.so.2".into())
             .into_bytes();
         interp.push(0);
-        add(&mut lay, Synth::Interp, ".interp", SHT_PROGBITS, a, 1, interp.len() as u64, 0);
+        add(
+            &mut lay,
+            Synth::Interp,
+            ".interp",
+            SHT_PROGBITS,
+            a,
+            1,
+            interp.len() as u64,
+            0,
+        );
         lay.interp = Some(interp);
     }
     let bid = match cfg.build_id {
@@ -742,31 +803,91 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
     };
     if bid > 0 {
         lay.build_id_size = bid;
-        add(&mut lay, Synth::BuildId, ".note.gnu.build-id", SHT_NOTE, a, 4, 16 + align_up(bid as u64, 4), 0);
+        add(
+            &mut lay,
+            Synth::BuildId,
+            ".note.gnu.build-id",
+            SHT_NOTE,
+            a,
+            4,
+            16 + align_up(bid as u64, 4),
+            0,
+        );
     }
     let ndyn = lay.dynsyms.len() as u64 + 1;
     if ctx.dynamic {
         if cfg.hash_gnu {
             let hashed = lay.dynsyms.len() as u64 + 1 - lay.gnu_hash_first as u64;
             let (nb, bloom) = gnu_hash_params(hashed as usize);
-            add(&mut lay, Synth::GnuHash, ".gnu.hash", SHT_GNU_HASH, a, 8, 16 + 8 * bloom as u64 + 4 * nb as u64 + 4 * hashed, 0);
+            add(
+                &mut lay,
+                Synth::GnuHash,
+                ".gnu.hash",
+                SHT_GNU_HASH,
+                a,
+                8,
+                16 + 8 * bloom as u64 + 4 * nb as u64 + 4 * hashed,
+                0,
+            );
         }
         if cfg.hash_sysv {
-            add(&mut lay, Synth::Hash, ".hash", SHT_HASH, a, 8, 8 + 4 * ndyn + 4 * ndyn, 4);
+            add(
+                &mut lay,
+                Synth::Hash,
+                ".hash",
+                SHT_HASH,
+                a,
+                8,
+                8 + 4 * ndyn + 4 * ndyn,
+                4,
+            );
         }
-        add(&mut lay, Synth::DynSym, ".dynsym", SHT_DYNSYM, a, 8, 24 * ndyn, 24);
+        add(
+            &mut lay,
+            Synth::DynSym,
+            ".dynsym",
+            SHT_DYNSYM,
+            a,
+            8,
+            24 * ndyn,
+            24,
+        );
         let n = lay.dynstr.len() as u64;
         add(&mut lay, Synth::DynStr, ".dynstr", SHT_STRTAB, a, 1, n, 0);
         if lay.verneed_count > 0 {
-            add(&mut lay, Synth::VerSym, ".gnu.version", SHT_GNU_VERSYM, a, 2, 2 * ndyn, 2);
+            add(
+                &mut lay,
+                Synth::VerSym,
+                ".gnu.version",
+                SHT_GNU_VERSYM,
+                a,
+                2,
+                2 * ndyn,
+                2,
+            );
             let n = lay.verneed.len() as u64;
-            add(&mut lay, Synth::VerNeed, ".gnu.version_r", SHT_GNU_VERNEED, a, 8, n, 0);
+            add(
+                &mut lay,
+                Synth::VerNeed,
+                ".gnu.version_r",
+                SHT_GNU_VERNEED,
+                a,
+                8,
+                n,
+                0,
+            );
         }
     }
     let got_dyn: usize = sc.got.iter().map(|e| reloc::got_dynrels(ctx, e)).sum();
-    lay.n_reladyn = if ctx.dynamic { sc.section_dynrels + got_dyn + sc.copies.len() } else { 0 };
+    lay.n_reladyn = if ctx.dynamic {
+        sc.section_dynrels + got_dyn + sc.copies.len()
+    } else {
+        0
+    };
     if !ctx.dynamic && (sc.section_dynrels > 0 || got_dyn > 0) {
-        return Err(LinkError::unsupported("internal error: dynamic relocations in a static output"));
+        return Err(LinkError::unsupported(
+            "internal error: dynamic relocations in a static output",
+        ));
     }
     if lay.n_reladyn > 0 || ctx.dynamic {
         let n = 24 * lay.n_reladyn as u64;
@@ -775,30 +896,90 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
     lay.n_relaplt = sc.plt.len() + sc.iplt.len();
     if lay.n_relaplt > 0 {
         let n = 24 * lay.n_relaplt as u64;
-        add(&mut lay, Synth::RelaPlt, ".rela.plt", SHT_RELA, a | SHF_INFO_LINK, 8, n, 24);
+        add(
+            &mut lay,
+            Synth::RelaPlt,
+            ".rela.plt",
+            SHT_RELA,
+            a | SHF_INFO_LINK,
+            8,
+            n,
+            24,
+        );
     }
-    let plt_size = if sc.plt.is_empty() { 0 } else { 16 * (1 + sc.plt.len() as u64) } + 16 * sc.iplt.len() as u64;
+    let plt_size = if sc.plt.is_empty() {
+        0
+    } else {
+        16 * (1 + sc.plt.len() as u64)
+    } + 16 * sc.iplt.len() as u64;
     if plt_size > 0 {
-        add(&mut lay, Synth::Plt, ".plt", SHT_PROGBITS, a | SHF_EXECINSTR, 16, plt_size, 16);
+        add(
+            &mut lay,
+            Synth::Plt,
+            ".plt",
+            SHT_PROGBITS,
+            a | SHF_EXECINSTR,
+            16,
+            plt_size,
+            16,
+        );
     }
     if sc.got_slots > 0 {
-        add(&mut lay, Synth::Got, ".got", SHT_PROGBITS, a | SHF_WRITE, 8, 8 * sc.got_slots as u64, 8);
+        add(
+            &mut lay,
+            Synth::Got,
+            ".got",
+            SHT_PROGBITS,
+            a | SHF_WRITE,
+            8,
+            8 * sc.got_slots as u64,
+            8,
+        );
     }
-    let got_sym = ctx.lookup(b"_GLOBAL_OFFSET_TABLE_").is_some_and(|g| ctx.syms[g as usize].def == Def::Linker);
+    let got_sym = ctx
+        .lookup(b"_GLOBAL_OFFSET_TABLE_")
+        .is_some_and(|g| ctx.syms[g as usize].def == Def::Linker);
     if ctx.dynamic || lay.n_relaplt > 0 || sc.got_base_used || got_sym {
         let n = 8 * (3 + lay.n_relaplt as u64);
-        add(&mut lay, Synth::GotPlt, ".got.plt", SHT_PROGBITS, a | SHF_WRITE, 8, n, 8);
+        add(
+            &mut lay,
+            Synth::GotPlt,
+            ".got.plt",
+            SHT_PROGBITS,
+            a | SHF_WRITE,
+            8,
+            n,
+            8,
+        );
     }
     let eh_fdes = super::eh_frame::count_fdes(ctx);
     lay.eh_fdes = eh_fdes;
     if cfg.eh_frame_hdr && by_name.contains_key(&(b".eh_frame".to_vec(), false)) {
-        add(&mut lay, Synth::EhFrameHdr, ".eh_frame_hdr", SHT_PROGBITS, a, 4, 12 + 8 * eh_fdes as u64, 0);
+        add(
+            &mut lay,
+            Synth::EhFrameHdr,
+            ".eh_frame_hdr",
+            SHT_PROGBITS,
+            a,
+            4,
+            12 + 8 * eh_fdes as u64,
+            0,
+        );
     }
     if ctx.dynamic {
         let entries = dynamic_entries(ctx, sc, &lay);
         let n = entries.len() as u64 + 1;
         lay.dynamic = entries;
-        add(&mut lay, Synth::Dynamic, ".dynamic", SHT_DYNAMIC, a | SHF_WRITE, 8, 16 * n, 16);
+        add(
+            &mut lay,
+            Synth::Dynamic,
+            ".dynamic",
+            SHT_DYNAMIC,
+            a | SHF_WRITE,
+            8,
+            16 * n,
+            16,
+        );
     }
 
     // Order and segments.
@@ -818,7 +999,9 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
     let mut order: Vec<u32> = (0..lay.secs.len() as u32)
         .filter(|&i| {
             let s = &lay.secs[i as usize];
-            s.size > 0 || s.synth.is_some() && !matches!(s.synth, Some(Synth::RelaDyn)) || s.name.ends_with("_array")
+            s.size > 0
+                || s.synth.is_some() && !matches!(s.synth, Some(Synth::RelaDyn))
+                || s.name.ends_with("_array")
         })
         .collect();
     order.sort_by_key(|&i| lay.secs[i as usize].rank);
@@ -832,7 +1015,9 @@ pub fn layout(ctx: &mut Ctx, sc: &mut Scan) -> Result<Lay, LinkError> {
         .max();
     if let (Some(a), Some(&first)) = (
         tls_align,
-        order.iter().find(|&&i| lay.secs[i as usize].flags & SHF_TLS != 0),
+        order
+            .iter()
+            .find(|&&i| lay.secs[i as usize].flags & SHF_TLS != 0),
     ) {
         lay.secs[first as usize].align = a;
     }
@@ -875,7 +1060,11 @@ fn seg_class(rank: u32) -> u32 {
 fn assign_addresses(ctx: &Ctx, sc: &Scan, lay: &mut Lay) -> Result<(), LinkError> {
     let dynamic = ctx.dynamic;
     // Count program headers.
-    let classes: Vec<u32> = lay.order.iter().map(|&i| seg_class(lay.secs[i as usize].rank)).collect();
+    let classes: Vec<u32> = lay
+        .order
+        .iter()
+        .map(|&i| seg_class(lay.secs[i as usize].rank))
+        .collect();
     let mut nload = 1; // class 0 always (the headers)
     for c in 1..5 {
         if classes.contains(&c) {
@@ -883,8 +1072,17 @@ fn assign_addresses(ctx: &Ctx, sc: &Scan, lay: &mut Lay) -> Result<(), LinkError
         }
     }
     let has = |s: Synth| lay.synth.contains_key(&s);
-    let notes = lay.order.iter().filter(|&&i| lay.secs[i as usize].sh_type == SHT_NOTE && lay.secs[i as usize].flags & SHF_ALLOC != 0).count();
-    let tls = lay.order.iter().any(|&i| lay.secs[i as usize].flags & SHF_TLS != 0);
+    let notes = lay
+        .order
+        .iter()
+        .filter(|&&i| {
+            lay.secs[i as usize].sh_type == SHT_NOTE && lay.secs[i as usize].flags & SHF_ALLOC != 0
+        })
+        .count();
+    let tls = lay
+        .order
+        .iter()
+        .any(|&i| lay.secs[i as usize].flags & SHF_TLS != 0);
     let relro = ctx.cfg.z_relro && classes.contains(&3);
     let nph = (dynamic as usize) // PT_PHDR
         + has(Synth::Interp) as usize
@@ -963,12 +1161,11 @@ fn assign_addresses(ctx: &Ctx, sc: &Scan, lay: &mut Lay) -> Result<(), LinkError
         l.memsz = va.max(s.addr + if tbss { 0 } else { s.size }) - l.vaddr;
     }
     // Non-allocated sections after everything.
-    for k in 0..n {
-        let i = lay.order[k] as usize;
-        if classes[k] != 5 {
+    for (&i, &class) in lay.order.iter().zip(&classes) {
+        if class != 5 {
             continue;
         }
-        let s = &mut lay.secs[i];
+        let s = &mut lay.secs[i as usize];
         off = align_up(off, s.align);
         s.addr = 0;
         s.offset = off;
@@ -979,12 +1176,22 @@ fn assign_addresses(ctx: &Ctx, sc: &Scan, lay: &mut Lay) -> Result<(), LinkError
     // TLS segment.
     let mut tls_ph = None;
     {
-        let tsecs: Vec<usize> = lay.order.iter().map(|&i| i as usize).filter(|&i| lay.secs[i].flags & SHF_TLS != 0 && lay.secs[i].flags & SHF_ALLOC != 0).collect();
+        let tsecs: Vec<usize> = lay
+            .order
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| lay.secs[i].flags & SHF_TLS != 0 && lay.secs[i].flags & SHF_ALLOC != 0)
+            .collect();
         if let (Some(&f), Some(&l)) = (tsecs.first(), tsecs.last()) {
             let align = tsecs.iter().map(|&i| lay.secs[i].align).max().unwrap_or(1);
             let start = lay.secs[f].addr;
             let end = lay.secs[l].addr + lay.secs[l].size;
-            let fend = tsecs.iter().filter(|&&i| lay.secs[i].sh_type != SHT_NOBITS).map(|&i| lay.secs[i].addr + lay.secs[i].size).max().unwrap_or(start);
+            let fend = tsecs
+                .iter()
+                .filter(|&&i| lay.secs[i].sh_type != SHT_NOBITS)
+                .map(|&i| lay.secs[i].addr + lay.secs[i].size)
+                .max()
+                .unwrap_or(start);
             lay.tls_start = start;
             lay.tls_align = align;
             lay.tls_memsz = end - start;
@@ -1004,28 +1211,80 @@ fn assign_addresses(ctx: &Ctx, sc: &Scan, lay: &mut Lay) -> Result<(), LinkError
     // Program headers.
     let mut ph = Vec::new();
     if dynamic {
-        ph.push(Phdr { p_type: PT_PHDR, flags: PF_R, offset: 64, vaddr: lay.base + 64, filesz: 56 * nph as u64, memsz: 56 * nph as u64, align: 8 });
+        ph.push(Phdr {
+            p_type: PT_PHDR,
+            flags: PF_R,
+            offset: 64,
+            vaddr: lay.base + 64,
+            filesz: 56 * nph as u64,
+            memsz: 56 * nph as u64,
+            align: 8,
+        });
     }
     if let Some(s) = lay.synth_sec(Synth::Interp) {
-        ph.push(Phdr { p_type: PT_INTERP, flags: PF_R, offset: s.offset, vaddr: s.addr, filesz: s.size, memsz: s.size, align: 1 });
+        ph.push(Phdr {
+            p_type: PT_INTERP,
+            flags: PF_R,
+            offset: s.offset,
+            vaddr: s.addr,
+            filesz: s.size,
+            memsz: s.size,
+            align: 1,
+        });
     }
     ph.extend(loads.iter().copied());
     if let Some(s) = lay.synth_sec(Synth::Dynamic) {
-        ph.push(Phdr { p_type: PT_DYNAMIC, flags: PF_R | PF_W, offset: s.offset, vaddr: s.addr, filesz: s.size, memsz: s.size, align: 8 });
+        ph.push(Phdr {
+            p_type: PT_DYNAMIC,
+            flags: PF_R | PF_W,
+            offset: s.offset,
+            vaddr: s.addr,
+            filesz: s.size,
+            memsz: s.size,
+            align: 8,
+        });
     }
     for &i in &lay.order {
         let s = &lay.secs[i as usize];
         if s.sh_type == SHT_NOTE && s.flags & SHF_ALLOC != 0 {
-            ph.push(Phdr { p_type: PT_NOTE, flags: PF_R, offset: s.offset, vaddr: s.addr, filesz: s.size, memsz: s.size, align: s.align });
+            ph.push(Phdr {
+                p_type: PT_NOTE,
+                flags: PF_R,
+                offset: s.offset,
+                vaddr: s.addr,
+                filesz: s.size,
+                memsz: s.size,
+                align: s.align,
+            });
         }
     }
     if let Some(t) = tls_ph {
         ph.push(t);
     }
     if let Some(s) = lay.synth_sec(Synth::EhFrameHdr) {
-        ph.push(Phdr { p_type: PT_GNU_EH_FRAME, flags: PF_R, offset: s.offset, vaddr: s.addr, filesz: s.size, memsz: s.size, align: 4 });
+        ph.push(Phdr {
+            p_type: PT_GNU_EH_FRAME,
+            flags: PF_R,
+            offset: s.offset,
+            vaddr: s.addr,
+            filesz: s.size,
+            memsz: s.size,
+            align: 4,
+        });
     }
-    ph.push(Phdr { p_type: PT_GNU_STACK, flags: if ctx.cfg.execstack { PF_R | PF_W | PF_X } else { PF_R | PF_W }, offset: 0, vaddr: 0, filesz: 0, memsz: 0, align: 16 });
+    ph.push(Phdr {
+        p_type: PT_GNU_STACK,
+        flags: if ctx.cfg.execstack {
+            PF_R | PF_W | PF_X
+        } else {
+            PF_R | PF_W
+        },
+        offset: 0,
+        vaddr: 0,
+        filesz: 0,
+        memsz: 0,
+        align: 16,
+    });
     if relro {
         let first = classes.iter().position(|&c| c == 3);
         let last = classes.iter().rposition(|&c| c == 3);
@@ -1033,43 +1292,105 @@ fn assign_addresses(ctx: &Ctx, sc: &Scan, lay: &mut Lay) -> Result<(), LinkError
             let fs = &lay.secs[lay.order[f] as usize];
             let ls = &lay.secs[lay.order[l] as usize];
             let start = fs.addr;
-            let end = ls.addr + if ls.flags & SHF_TLS != 0 && ls.sh_type == SHT_NOBITS { 0 } else { ls.size };
+            let end = ls.addr
+                + if ls.flags & SHF_TLS != 0 && ls.sh_type == SHT_NOBITS {
+                    0
+                } else {
+                    ls.size
+                };
             let end = align_up(end, PAGE);
-            ph.push(Phdr { p_type: PT_GNU_RELRO, flags: PF_R, offset: fs.offset, vaddr: start, filesz: end - start, memsz: end - start, align: 1 });
+            ph.push(Phdr {
+                p_type: PT_GNU_RELRO,
+                flags: PF_R,
+                offset: fs.offset,
+                vaddr: start,
+                filesz: end - start,
+                memsz: end - start,
+                align: 1,
+            });
         }
     }
     if ph.len() != nph {
-        return Err(LinkError::unsupported(format!("internal error: {} program headers planned, {} made", nph, ph.len())));
+        return Err(LinkError::unsupported(format!(
+            "internal error: {} program headers planned, {} made",
+            nph,
+            ph.len()
+        )));
     }
     lay.phdrs = ph;
 
     // Section header indices.
-    let mut idx = 1;
-    for &i in &lay.order {
+    for (idx, &i) in (1..).zip(lay.order.iter()) {
         lay.secs[i as usize].shndx = idx;
-        idx += 1;
     }
     let _ = sc;
     lay.got_addr = lay.synth_sec(Synth::Got).map_or(0, |s| s.addr);
     lay.gotplt_addr = lay.synth_sec(Synth::GotPlt).map_or(0, |s| s.addr);
     lay.got_base = lay.gotplt_addr;
     lay.plt_addr = lay.synth_sec(Synth::Plt).map_or(0, |s| s.addr);
-    lay.iplt_addr = lay.plt_addr + if sc.plt.is_empty() { 0 } else { 16 * (1 + sc.plt.len() as u64) };
+    lay.iplt_addr = lay.plt_addr
+        + if sc.plt.is_empty() {
+            0
+        } else {
+            16 * (1 + sc.plt.len() as u64)
+        };
     let lo = &ctx.objs[ctx.linker_obj as usize].sections[1];
-    lay.copy_addr = if lo.out != NO_OUT { lay.secs[lo.out as usize].addr + lo.offset } else { 0 };
+    lay.copy_addr = if lo.out != NO_OUT {
+        lay.secs[lo.out as usize].addr + lo.offset
+    } else {
+        0
+    };
     Ok(())
 }
 
 /// Every global's address (`Symbol::addr`): definitions, PLT/IPLT entries, copies, and
 /// the linker-defined symbols.
 fn compute_symbol_addresses(ctx: &mut Ctx, _sc: &Scan, lay: &Lay) {
-    let find = |name: &str| lay.order.iter().map(|&i| &lay.secs[i as usize]).find(|s| s.name == name);
-    let first_of = |pred: &dyn Fn(&OutSec) -> bool| lay.order.iter().map(|&i| &lay.secs[i as usize]).find(|s| pred(s));
-    let end_of_alloc = lay.order.iter().map(|&i| &lay.secs[i as usize]).filter(|s| s.flags & SHF_ALLOC != 0 && !(s.flags & SHF_TLS != 0 && s.sh_type == SHT_NOBITS)).map(|s| s.addr + s.size).max().unwrap_or(lay.base);
-    let edata = lay.order.iter().map(|&i| &lay.secs[i as usize]).filter(|s| s.flags & SHF_ALLOC != 0 && s.sh_type != SHT_NOBITS).map(|s| s.addr + s.size).max().unwrap_or(lay.base);
-    let etext = lay.order.iter().map(|&i| &lay.secs[i as usize]).filter(|s| s.flags & SHF_EXECINSTR != 0).map(|s| s.addr + s.size).max().unwrap_or(lay.base);
-    let bss_start = first_of(&|s: &OutSec| s.sh_type == SHT_NOBITS && s.flags & SHF_TLS == 0 && s.flags & SHF_ALLOC != 0).map_or(edata, |s| s.addr);
-    let range = |name: &str, end: bool| find(name).map_or(0, |s| if end { s.addr + s.size } else { s.addr });
+    let find = |name: &str| {
+        lay.order
+            .iter()
+            .map(|&i| &lay.secs[i as usize])
+            .find(|s| s.name == name)
+    };
+    let first_of = |pred: &dyn Fn(&OutSec) -> bool| {
+        lay.order
+            .iter()
+            .map(|&i| &lay.secs[i as usize])
+            .find(|s| pred(s))
+    };
+    let end_of_alloc = lay
+        .order
+        .iter()
+        .map(|&i| &lay.secs[i as usize])
+        .filter(|s| {
+            s.flags & SHF_ALLOC != 0 && !(s.flags & SHF_TLS != 0 && s.sh_type == SHT_NOBITS)
+        })
+        .map(|s| s.addr + s.size)
+        .max()
+        .unwrap_or(lay.base);
+    let edata = lay
+        .order
+        .iter()
+        .map(|&i| &lay.secs[i as usize])
+        .filter(|s| s.flags & SHF_ALLOC != 0 && s.sh_type != SHT_NOBITS)
+        .map(|s| s.addr + s.size)
+        .max()
+        .unwrap_or(lay.base);
+    let etext = lay
+        .order
+        .iter()
+        .map(|&i| &lay.secs[i as usize])
+        .filter(|s| s.flags & SHF_EXECINSTR != 0)
+        .map(|s| s.addr + s.size)
+        .max()
+        .unwrap_or(lay.base);
+    let bss_start = first_of(&|s: &OutSec| {
+        s.sh_type == SHT_NOBITS && s.flags & SHF_TLS == 0 && s.flags & SHF_ALLOC != 0
+    })
+    .map_or(edata, |s| s.addr);
+    let range = |name: &str, end: bool| {
+        find(name).map_or(0, |s| if end { s.addr + s.size } else { s.addr })
+    };
     let rela_plt = lay.synth_sec(Synth::RelaPlt);
     let gotplt = lay.gotplt_addr;
     for gid in 0..ctx.syms.len() {
@@ -1114,7 +1435,11 @@ fn compute_symbol_addresses(ctx: &mut Ctx, _sc: &Scan, lay: &Lay) {
                     b"__preinit_array_end" => range(".preinit_array", true),
                     b"__rela_iplt_start" | b"__rela_iplt_end" => match rela_plt {
                         Some(s) if !ctx.dynamic => {
-                            if n == b"__rela_iplt_start" { s.addr } else { s.addr + s.size }
+                            if n == b"__rela_iplt_start" {
+                                s.addr
+                            } else {
+                                s.addr + s.size
+                            }
                         }
                         _ => 0,
                     },
@@ -1305,16 +1630,23 @@ fn build_dynamic_symbols(ctx: &mut Ctx, sc: &Scan, lay: &mut Lay) {
     for &d in &lay.needed {
         needed_off.push(add_str(&mut dynstr, ctx.dsos[d as usize].soname.as_bytes()));
     }
-    lay.dynsym_name = lay.dynsyms.iter().map(|&g| add_str(&mut dynstr, ctx.syms[g as usize].name)).collect();
+    lay.dynsym_name = lay
+        .dynsyms
+        .iter()
+        .map(|&g| add_str(&mut dynstr, ctx.syms[g as usize].name))
+        .collect();
     // Versions: (dso, version index) → output index from 2.
     let mut vers: Vec<(u32, u16, u16)> = Vec::new(); // (dso, dso version, out index)
     let mut versym = vec![0u16; lay.dynsyms.len() + 1];
     for (k, &g) in lay.dynsyms.iter().enumerate() {
         let s = &ctx.syms[g as usize];
         let v = match s.def {
-            Def::Dso { dso, idx } if s.flags & F_COPY == 0 || true => {
+            Def::Dso { dso, idx } => {
                 let dv = ctx.dsos[dso as usize].defs[idx as usize].version;
-                let named = ctx.dsos[dso as usize].version_names.get(dv as usize).is_some_and(|n| !n.is_empty());
+                let named = ctx.dsos[dso as usize]
+                    .version_names
+                    .get(dv as usize)
+                    .is_some_and(|n| !n.is_empty());
                 if dv >= 2 && named {
                     match vers.iter().find(|&&(d, v, _)| d == dso && v == dv) {
                         Some(&(_, _, o)) => o,
@@ -1335,7 +1667,12 @@ fn build_dynamic_symbols(ctx: &mut Ctx, sc: &Scan, lay: &mut Lay) {
     if !vers.is_empty() {
         // Group by DSO in `needed` order.
         let mut out = Vec::new();
-        let dsos: Vec<u32> = lay.needed.iter().copied().filter(|d| vers.iter().any(|v| v.0 == *d)).collect();
+        let dsos: Vec<u32> = lay
+            .needed
+            .iter()
+            .copied()
+            .filter(|d| vers.iter().any(|v| v.0 == *d))
+            .collect();
         for (di, &d) in dsos.iter().enumerate() {
             let mine: Vec<&(u32, u16, u16)> = vers.iter().filter(|v| v.0 == d).collect();
             let file = add_str(&mut dynstr, ctx.dsos[d as usize].soname.as_bytes());
@@ -1356,7 +1693,11 @@ fn build_dynamic_symbols(ctx: &mut Ctx, sc: &Scan, lay: &mut Lay) {
                 let next = if ai + 1 < mine.len() { 16u32 } else { 0 };
                 out.extend_from_slice(&next.to_le_bytes());
             }
-            let next = if di + 1 < dsos.len() { (out.len() - start) as u32 } else { 0 };
+            let next = if di + 1 < dsos.len() {
+                (out.len() - start) as u32
+            } else {
+                0
+            };
             out[next_pos..next_pos + 4].copy_from_slice(&next.to_le_bytes());
         }
         lay.verneed = out;
@@ -1385,9 +1726,17 @@ fn dynamic_entries(ctx: &Ctx, sc: &Scan, lay: &Lay) -> Vec<(u64, DynVal)> {
         e.push((DT_SONAME, DynVal::Const(o as u64)));
     }
     for &o in &lay.rpath_offs {
-        e.push((if cfg.new_dtags { DT_RUNPATH } else { DT_RPATH }, DynVal::Const(o as u64)));
+        e.push((
+            if cfg.new_dtags { DT_RUNPATH } else { DT_RPATH },
+            DynVal::Const(o as u64),
+        ));
     }
-    let find = |name: &str| lay.secs.iter().position(|s| s.name == name && s.synth.is_none() && s.size > 0).map(|i| i as u32);
+    let find = |name: &str| {
+        lay.secs
+            .iter()
+            .position(|s| s.name == name && s.synth.is_none() && s.size > 0)
+            .map(|i| i as u32)
+    };
     if let Some(i) = find(".init_array") {
         e.push((DT_INIT_ARRAY, DynVal::SecAddr(i)));
         e.push((DT_INIT_ARRAYSZ, DynVal::SecSize(i)));

@@ -41,9 +41,6 @@ pub fn link(cfg: &Config) -> Result<Vec<u8>, LinkError> {
 /// Links and writes the output file (mode 0755, replacing any old file).
 pub fn link_to_file(cfg: &Config) -> Result<(), LinkError> {
     let bytes = link(cfg)?;
-    if let Some(map) = &cfg.map {
-        let _ = map; // written by `write` through the context
-    }
     let path = &cfg.output;
     let os = |e: std::io::Error| LinkError::Os {
         operation: format!("writing {}", path.display()),
@@ -58,8 +55,7 @@ pub fn link_to_file(cfg: &Config) -> Result<(), LinkError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = if cfg.shared { 0o755 } else { 0o755 };
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(os)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(os)?;
     }
     Ok(())
 }

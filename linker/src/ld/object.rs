@@ -56,8 +56,8 @@ fn wanted(name: &[u8], sh_type: u32, flags: u64) -> bool {
         return false;
     }
     match sh_type {
-        SHT_NULL | SHT_SYMTAB | SHT_STRTAB | SHT_RELA | SHT_REL | SHT_GROUP
-        | SHT_SYMTAB_SHNDX | SHT_LLVM_ADDRSIG => return false,
+        SHT_NULL | SHT_SYMTAB | SHT_STRTAB | SHT_RELA | SHT_REL | SHT_GROUP | SHT_SYMTAB_SHNDX
+        | SHT_LLVM_ADDRSIG => return false,
         _ => {}
     }
     if name == b".note.GNU-stack" || name == b".note.gnu.property" {
@@ -139,21 +139,14 @@ pub fn parse<'a>(name: String, data: &'a [u8]) -> Result<ObjFile<'a>, String> {
             let strtab = shdrs
                 .get(st.link as usize)
                 .ok_or("symbol table's string table index out of range")?;
-            let syms = read_syms(
-                section_data(b, st)?,
-                section_data(b, strtab)?,
-                xindex,
-            )?;
+            let syms = read_syms(section_data(b, st)?, section_data(b, strtab)?, xindex)?;
             let first_global = (st.info as usize).min(syms.len()).max(1.min(syms.len()));
             (syms, first_global)
         }
         None => (Vec::new(), 0),
     };
     for (i, s) in syms.iter().enumerate() {
-        if s.shndx != SHN_UNDEF
-            && s.shndx < SHN_LORESERVE
-            && s.shndx as usize >= sections.len()
-        {
+        if s.shndx != SHN_UNDEF && s.shndx < SHN_LORESERVE && s.shndx as usize >= sections.len() {
             return Err(format!(
                 "symbol {} ({i}): section index {} out of range",
                 show(s.name),
@@ -181,7 +174,9 @@ pub fn parse<'a>(name: String, data: &'a [u8]) -> Result<ObjFile<'a>, String> {
             SHT_RELA => {
                 let target = s.info as usize;
                 if target >= sections.len() {
-                    return Err(format!("relocation section {i}: target section out of range"));
+                    return Err(format!(
+                        "relocation section {i}: target section out of range"
+                    ));
                 }
                 if !sections[target].live {
                     continue;
@@ -286,13 +281,24 @@ pub fn parse<'a>(name: String, data: &'a [u8]) -> Result<ObjFile<'a>, String> {
 pub fn reloc_width(t: u32) -> Option<u64> {
     Some(match t {
         R_X86_64_NONE => 0,
-        R_X86_64_64 | R_X86_64_PC64 | R_X86_64_GOTOFF64 | R_X86_64_GOTPC64
-        | R_X86_64_DTPOFF64 | R_X86_64_TPOFF64 | R_X86_64_DTPMOD64 | R_X86_64_SIZE64
-        | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 => 8,
-        R_X86_64_PC32 | R_X86_64_PLT32 | R_X86_64_32 | R_X86_64_32S | R_X86_64_GOTPCREL
-        | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX | R_X86_64_GOTPC32 | R_X86_64_TPOFF32
-        | R_X86_64_GOTTPOFF | R_X86_64_TLSGD | R_X86_64_TLSLD | R_X86_64_DTPOFF32
-        | R_X86_64_SIZE32 | R_X86_64_GOT32 => 4,
+        R_X86_64_64 | R_X86_64_PC64 | R_X86_64_GOTOFF64 | R_X86_64_GOTPC64 | R_X86_64_DTPOFF64
+        | R_X86_64_TPOFF64 | R_X86_64_DTPMOD64 | R_X86_64_SIZE64 | R_X86_64_GOT64
+        | R_X86_64_GOTPCREL64 => 8,
+        R_X86_64_PC32
+        | R_X86_64_PLT32
+        | R_X86_64_32
+        | R_X86_64_32S
+        | R_X86_64_GOTPCREL
+        | R_X86_64_GOTPCRELX
+        | R_X86_64_REX_GOTPCRELX
+        | R_X86_64_GOTPC32
+        | R_X86_64_TPOFF32
+        | R_X86_64_GOTTPOFF
+        | R_X86_64_TLSGD
+        | R_X86_64_TLSLD
+        | R_X86_64_DTPOFF32
+        | R_X86_64_SIZE32
+        | R_X86_64_GOT32 => 4,
         R_X86_64_16 | R_X86_64_PC16 => 2,
         R_X86_64_8 | R_X86_64_PC8 => 1,
         _ => return None,

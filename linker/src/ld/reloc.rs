@@ -96,7 +96,11 @@ impl Scan {
             return i;
         }
         let i = self.got.len() as u32;
-        let n = if matches!(kind, GotKind::TlsGd | GotKind::TlsLd) { 2 } else { 1 };
+        let n = if matches!(kind, GotKind::TlsGd | GotKind::TlsLd) {
+            2
+        } else {
+            1
+        };
         self.got.push(GotEntry {
             kind,
             target,
@@ -255,7 +259,11 @@ fn undefined_error(ctx: &Ctx, obj: u32, sec: u32, t: Target) -> LinkError {
     };
     LinkError::UndefinedSymbol {
         name,
-        module: format!("{} (section {})", o.name, show(o.sections[sec as usize].name)),
+        module: format!(
+            "{} (section {})",
+            o.name,
+            show(o.sections[sec as usize].name)
+        ),
     }
 }
 
@@ -370,16 +378,14 @@ pub fn scan(ctx: &mut Ctx) -> Result<Scan, LinkError> {
                                 sc.textrel |= !writable;
                             }
                         }
-                        Class::Local => {
-                            if pic {
-                                sc.section_dynrels += 1;
-                                sc.textrel |= !writable;
-                            }
+                        Class::Local if pic => {
+                            sc.section_dynrels += 1;
+                            sc.textrel |= !writable;
                         }
                         _ => {}
                     },
-                    R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_32 | R_X86_64_32S
-                    | R_X86_64_16 | R_X86_64_PC16 | R_X86_64_8 | R_X86_64_PC8 => {
+                    R_X86_64_PC32 | R_X86_64_PC64 | R_X86_64_32 | R_X86_64_32S | R_X86_64_16
+                    | R_X86_64_PC16 | R_X86_64_8 | R_X86_64_PC8 => {
                         let absolute = matches!(
                             r.rtype,
                             R_X86_64_32 | R_X86_64_32S | R_X86_64_16 | R_X86_64_8
@@ -393,7 +399,9 @@ pub fn scan(ctx: &mut Ctx) -> Result<Scan, LinkError> {
                                     } else {
                                         errors.push(reloc_error(ctx, obj, sec, &r, t, "cannot be used against a preemptible function when making a shared object; recompile with -fPIC"));
                                     }
-                                } else if exe && matches!(ctx.syms[gid as usize].def, Def::Dso { .. }) {
+                                } else if exe
+                                    && matches!(ctx.syms[gid as usize].def, Def::Dso { .. })
+                                {
                                     set(ctx, F_COPY | F_DYNSYM);
                                 } else {
                                     errors.push(reloc_error(ctx, obj, sec, &r, t, "cannot be used against a preemptible symbol when making a shared object; recompile with -fPIC"));
@@ -411,8 +419,12 @@ pub fn scan(ctx: &mut Ctx) -> Result<Scan, LinkError> {
                         Class::Ifunc => need_iplt(ctx, &mut sc, t, obj, sec, &r, &mut errors),
                         _ => {}
                     },
-                    R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX
-                    | R_X86_64_GOT32 | R_X86_64_GOTPCREL64 | R_X86_64_GOT64 => {
+                    R_X86_64_GOTPCREL
+                    | R_X86_64_GOTPCRELX
+                    | R_X86_64_REX_GOTPCRELX
+                    | R_X86_64_GOT32
+                    | R_X86_64_GOTPCREL64
+                    | R_X86_64_GOT64 => {
                         if matches!(r.rtype, R_X86_64_GOT32 | R_X86_64_GOT64) {
                             sc.got_base_used = true;
                         }
@@ -426,7 +438,9 @@ pub fn scan(ctx: &mut Ctx) -> Result<Scan, LinkError> {
                             sc.got_entry(t, GotKind::Addr);
                         }
                     }
-                    R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 => sc.got_base_used = true,
+                    R_X86_64_GOTPC32 | R_X86_64_GOTPC64 | R_X86_64_GOTOFF64 => {
+                        sc.got_base_used = true
+                    }
                     R_X86_64_TPOFF32 | R_X86_64_TPOFF64 => {
                         if !exe {
                             errors.push(reloc_error(ctx, obj, sec, &r, t, "local-exec TLS cannot be used in a shared object; recompile with -fPIC"));
@@ -444,7 +458,14 @@ pub fn scan(ctx: &mut Ctx) -> Result<Scan, LinkError> {
                     R_X86_64_TLSGD => {
                         if exe {
                             if !tls_seq_ok(ctx, obj, &relocs, k - 1, data, true) {
-                                errors.push(reloc_error(ctx, obj, sec, &r, t, "unrecognized general-dynamic TLS code sequence"));
+                                errors.push(reloc_error(
+                                    ctx,
+                                    obj,
+                                    sec,
+                                    &r,
+                                    t,
+                                    "unrecognized general-dynamic TLS code sequence",
+                                ));
                             } else {
                                 if class == Class::Dynamic {
                                     set(ctx, F_DYNSYM);
@@ -462,7 +483,14 @@ pub fn scan(ctx: &mut Ctx) -> Result<Scan, LinkError> {
                     R_X86_64_TLSLD => {
                         if exe {
                             if !tls_seq_ok(ctx, obj, &relocs, k - 1, data, false) {
-                                errors.push(reloc_error(ctx, obj, sec, &r, t, "unrecognized local-dynamic TLS code sequence"));
+                                errors.push(reloc_error(
+                                    ctx,
+                                    obj,
+                                    sec,
+                                    &r,
+                                    t,
+                                    "unrecognized local-dynamic TLS code sequence",
+                                ));
                             } else {
                                 k += 1;
                             }
@@ -473,13 +501,34 @@ pub fn scan(ctx: &mut Ctx) -> Result<Scan, LinkError> {
                     R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => {}
                     R_X86_64_DTPMOD64 => {
                         if !exe {
-                            errors.push(reloc_error(ctx, obj, sec, &r, t, "is not supported in shared objects outside the GOT"));
+                            errors.push(reloc_error(
+                                ctx,
+                                obj,
+                                sec,
+                                &r,
+                                t,
+                                "is not supported in shared objects outside the GOT",
+                            ));
                         }
                     }
                     R_X86_64_GOTPC32_TLSDESC | R_X86_64_TLSDESC_CALL => {
-                        errors.push(reloc_error(ctx, obj, sec, &r, t, "TLS descriptors (-mtls-dialect=gnu2) are not supported"));
+                        errors.push(reloc_error(
+                            ctx,
+                            obj,
+                            sec,
+                            &r,
+                            t,
+                            "TLS descriptors (-mtls-dialect=gnu2) are not supported",
+                        ));
                     }
-                    _ => errors.push(reloc_error(ctx, obj, sec, &r, t, "unsupported relocation type")),
+                    _ => errors.push(reloc_error(
+                        ctx,
+                        obj,
+                        sec,
+                        &r,
+                        t,
+                        "unsupported relocation type",
+                    )),
                 }
             }
             ctx.objs[obj as usize].sections[sec as usize].relocs = relocs;
@@ -541,6 +590,7 @@ fn dedup_errors(errors: Vec<LinkError>) -> Vec<LinkError> {
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Applies the relocations of one input section whose bytes (already copied) are `buf`,
 /// at address `addr`. Dynamic relocations go to `dynrels`.
 pub fn apply_section(
@@ -576,7 +626,9 @@ pub fn apply_section(
                 R_X86_64_DTPOFF32 | R_X86_64_DTPOFF64 => {
                     (ctx.sym_addr(lay, t) as i128 + a - lay.tls_start as i128) as u64
                 }
-                R_X86_64_PC32 | R_X86_64_PC64 => (ctx.sym_addr(lay, t) as i128 + a - p as i128) as u64,
+                R_X86_64_PC32 | R_X86_64_PC64 => {
+                    (ctx.sym_addr(lay, t) as i128 + a - p as i128) as u64
+                }
                 R_X86_64_SIZE32 | R_X86_64_SIZE64 => (ctx.sym_size(t) as i128 + a) as u64,
                 _ if !live => 0,
                 _ => (ctx.sym_addr(lay, t) as i128 + a) as u64,
@@ -617,8 +669,10 @@ pub fn apply_section(
                 put_i32(buf, off, v).map_err(|_| err("value out of range"))?;
             }
             R_X86_64_PC64 => put64(buf, off, (sv as i128 + a - p as i128) as u64),
-            R_X86_64_PC16 => put_i16(buf, off, sv as i128 + a - p as i128).map_err(|_| err("value out of range"))?,
-            R_X86_64_PC8 => put_i8(buf, off, sv as i128 + a - p as i128).map_err(|_| err("value out of range"))?,
+            R_X86_64_PC16 => put_i16(buf, off, sv as i128 + a - p as i128)
+                .map_err(|_| err("value out of range"))?,
+            R_X86_64_PC8 => put_i8(buf, off, sv as i128 + a - p as i128)
+                .map_err(|_| err("value out of range"))?,
             R_X86_64_32 => {
                 let v = sv as i128 + a;
                 if !(0..=u32::MAX as i128).contains(&v) {
@@ -626,7 +680,8 @@ pub fn apply_section(
                 }
                 put32(buf, off, v as u32);
             }
-            R_X86_64_32S => put_i32(buf, off, sv as i128 + a).map_err(|_| err("value does not fit in 32 bits (sign-extended)"))?,
+            R_X86_64_32S => put_i32(buf, off, sv as i128 + a)
+                .map_err(|_| err("value does not fit in 32 bits (sign-extended)"))?,
             R_X86_64_16 => {
                 let v = sv as i128 + a;
                 if !(-32768..=65535).contains(&v) {
@@ -641,50 +696,67 @@ pub fn apply_section(
                 }
                 buf[off] = v as u8;
             }
-            R_X86_64_SIZE32 => put_i32(buf, off, ctx.sym_size(t) as i128 + a).map_err(|_| err("size out of range"))?,
+            R_X86_64_SIZE32 => put_i32(buf, off, ctx.sym_size(t) as i128 + a)
+                .map_err(|_| err("size out of range"))?,
             R_X86_64_SIZE64 => put64(buf, off, (ctx.sym_size(t) as i128 + a) as u64),
             R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
                 match gotpcrelx_relax(r.rtype, data, r.offset, class) {
                     Some(GotRelax::Lea) => {
                         buf[off - 2] = 0x8d;
-                        put_i32(buf, off, sv as i128 + a - p as i128).map_err(|_| err("value out of range"))?;
+                        put_i32(buf, off, sv as i128 + a - p as i128)
+                            .map_err(|_| err("value out of range"))?;
                     }
                     Some(GotRelax::Call) => {
                         buf[off - 2] = 0x67;
                         buf[off - 1] = 0xe8;
-                        put_i32(buf, off, sv as i128 + a - p as i128).map_err(|_| err("value out of range"))?;
+                        put_i32(buf, off, sv as i128 + a - p as i128)
+                            .map_err(|_| err("value out of range"))?;
                     }
                     Some(GotRelax::Jmp) => {
                         buf[off - 2] = 0xe9;
-                        put_i32_at(buf, off - 1, sv as i128 + a - (p as i128 - 1)).map_err(|_| err("value out of range"))?;
+                        put_i32_at(buf, off - 1, sv as i128 + a - (p as i128 - 1))
+                            .map_err(|_| err("value out of range"))?;
                         buf[off + 3] = 0x90;
                     }
                     None => {
-                        let g = lay.got_slot_addr(sc, t, GotKind::Addr).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                        put_i32(buf, off, g as i128 + a - p as i128).map_err(|_| err("value out of range"))?;
+                        let g = lay
+                            .got_slot_addr(sc, t, GotKind::Addr)
+                            .ok_or_else(|| err("internal error: missing GOT slot"))?;
+                        put_i32(buf, off, g as i128 + a - p as i128)
+                            .map_err(|_| err("value out of range"))?;
                     }
                 }
             }
             R_X86_64_GOT32 => {
-                let g = lay.got_slot_addr(sc, t, GotKind::Addr).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                put_i32(buf, off, g as i128 + a - lay.got_base as i128).map_err(|_| err("value out of range"))?;
+                let g = lay
+                    .got_slot_addr(sc, t, GotKind::Addr)
+                    .ok_or_else(|| err("internal error: missing GOT slot"))?;
+                put_i32(buf, off, g as i128 + a - lay.got_base as i128)
+                    .map_err(|_| err("value out of range"))?;
             }
             R_X86_64_GOT64 => {
-                let g = lay.got_slot_addr(sc, t, GotKind::Addr).ok_or_else(|| err("internal error: missing GOT slot"))?;
+                let g = lay
+                    .got_slot_addr(sc, t, GotKind::Addr)
+                    .ok_or_else(|| err("internal error: missing GOT slot"))?;
                 put64(buf, off, (g as i128 + a - lay.got_base as i128) as u64);
             }
             R_X86_64_GOTPCREL64 => {
-                let g = lay.got_slot_addr(sc, t, GotKind::Addr).ok_or_else(|| err("internal error: missing GOT slot"))?;
+                let g = lay
+                    .got_slot_addr(sc, t, GotKind::Addr)
+                    .ok_or_else(|| err("internal error: missing GOT slot"))?;
                 put64(buf, off, (g as i128 + a - p as i128) as u64);
             }
-            R_X86_64_GOTPC32 => put_i32(buf, off, lay.got_base as i128 + a - p as i128).map_err(|_| err("value out of range"))?,
+            R_X86_64_GOTPC32 => put_i32(buf, off, lay.got_base as i128 + a - p as i128)
+                .map_err(|_| err("value out of range"))?,
             R_X86_64_GOTPC64 => put64(buf, off, (lay.got_base as i128 + a - p as i128) as u64),
             R_X86_64_GOTOFF64 => put64(buf, off, (sv as i128 + a - lay.got_base as i128) as u64),
-            R_X86_64_TPOFF32 => put_i32(buf, off, sv as i128 + a - lay.tp as i128).map_err(|_| err("TLS offset out of range"))?,
+            R_X86_64_TPOFF32 => put_i32(buf, off, sv as i128 + a - lay.tp as i128)
+                .map_err(|_| err("TLS offset out of range"))?,
             R_X86_64_TPOFF64 => put64(buf, off, (sv as i128 + a - lay.tp as i128) as u64),
             R_X86_64_DTPOFF32 => {
                 let base = if exe { lay.tp } else { lay.tls_start };
-                put_i32(buf, off, sv as i128 + a - base as i128).map_err(|_| err("TLS offset out of range"))?;
+                put_i32(buf, off, sv as i128 + a - base as i128)
+                    .map_err(|_| err("TLS offset out of range"))?;
             }
             R_X86_64_DTPOFF64 => {
                 let base = if exe { lay.tp } else { lay.tls_start };
@@ -699,10 +771,14 @@ pub fn apply_section(
                     buf[off - 3] = if rex == 0x4c { 0x49 } else { 0x48 };
                     buf[off - 2] = if op == 0x8b { 0xc7 } else { 0x81 };
                     buf[off - 1] = 0xc0 | reg;
-                    put_i32(buf, off, sv as i128 + a + 4 - lay.tp as i128).map_err(|_| err("TLS offset out of range"))?;
+                    put_i32(buf, off, sv as i128 + a + 4 - lay.tp as i128)
+                        .map_err(|_| err("TLS offset out of range"))?;
                 } else {
-                    let g = lay.got_slot_addr(sc, t, GotKind::TpOff).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                    put_i32(buf, off, g as i128 + a - p as i128).map_err(|_| err("value out of range"))?;
+                    let g = lay
+                        .got_slot_addr(sc, t, GotKind::TpOff)
+                        .ok_or_else(|| err("internal error: missing GOT slot"))?;
+                    put_i32(buf, off, g as i128 + a - p as i128)
+                        .map_err(|_| err("value out of range"))?;
                 }
             }
             R_X86_64_TLSGD => {
@@ -710,18 +786,29 @@ pub fn apply_section(
                     let start = off - 4;
                     if class == Class::Dynamic {
                         // GD → IE: mov %fs:0,%rax; add foo@gottpoff(%rip),%rax
-                        let g = lay.got_slot_addr(sc, t, GotKind::TpOff).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                        buf[start..start + 12].copy_from_slice(&[0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x03, 0x05]);
-                        put_i32(buf, start + 12, g as i128 - (p as i128 + 12)).map_err(|_| err("value out of range"))?;
+                        let g = lay
+                            .got_slot_addr(sc, t, GotKind::TpOff)
+                            .ok_or_else(|| err("internal error: missing GOT slot"))?;
+                        buf[start..start + 12].copy_from_slice(&[
+                            0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x03, 0x05,
+                        ]);
+                        put_i32(buf, start + 12, g as i128 - (p as i128 + 12))
+                            .map_err(|_| err("value out of range"))?;
                     } else {
                         // GD → LE: mov %fs:0,%rax; lea foo@tpoff(%rax),%rax
-                        buf[start..start + 12].copy_from_slice(&[0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x8d, 0x80]);
-                        put_i32(buf, start + 12, sv as i128 + a + 4 - lay.tp as i128).map_err(|_| err("TLS offset out of range"))?;
+                        buf[start..start + 12].copy_from_slice(&[
+                            0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x8d, 0x80,
+                        ]);
+                        put_i32(buf, start + 12, sv as i128 + a + 4 - lay.tp as i128)
+                            .map_err(|_| err("TLS offset out of range"))?;
                     }
                     k += 1;
                 } else {
-                    let g = lay.got_slot_addr(sc, t, GotKind::TlsGd).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                    put_i32(buf, off, g as i128 + a - p as i128).map_err(|_| err("value out of range"))?;
+                    let g = lay
+                        .got_slot_addr(sc, t, GotKind::TlsGd)
+                        .ok_or_else(|| err("internal error: missing GOT slot"))?;
+                    put_i32(buf, off, g as i128 + a - p as i128)
+                        .map_err(|_| err("value out of range"))?;
                 }
             }
             R_X86_64_TLSLD => {
@@ -729,14 +816,19 @@ pub fn apply_section(
                     let start = off - 3;
                     let next = relocs.get(k).map(|n| n.rtype);
                     let long = matches!(next, Some(R_X86_64_GOTPCRELX | R_X86_64_GOTPCREL));
-                    buf[start..start + 12].copy_from_slice(&[0x66, 0x66, 0x66, 0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0]);
+                    buf[start..start + 12].copy_from_slice(&[
+                        0x66, 0x66, 0x66, 0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0,
+                    ]);
                     if long {
                         buf[start + 12] = 0x90;
                     }
                     k += 1;
                 } else {
-                    let g = lay.got_slot_addr(sc, Target::None, GotKind::TlsLd).ok_or_else(|| err("internal error: missing GOT slot"))?;
-                    put_i32(buf, off, g as i128 + a - p as i128).map_err(|_| err("value out of range"))?;
+                    let g = lay
+                        .got_slot_addr(sc, Target::None, GotKind::TlsLd)
+                        .ok_or_else(|| err("internal error: missing GOT slot"))?;
+                    put_i32(buf, off, g as i128 + a - p as i128)
+                        .map_err(|_| err("value out of range"))?;
                 }
             }
             _ => return Err(err("unsupported relocation type")),

@@ -58,13 +58,25 @@ pub const NONE: u32 = u32::MAX;
 pub enum Def {
     Undef,
     /// An archive member that defines it, not loaded yet.
-    Lazy { ar: u32, member: u64 },
+    Lazy {
+        ar: u32,
+        member: u64,
+    },
     /// A shared object's dynamic symbol (index into `DsoFile::defs`).
-    Dso { dso: u32, idx: u32 },
+    Dso {
+        dso: u32,
+        idx: u32,
+    },
     /// A COMMON symbol of an object (allocated in `.bss` by layout).
-    Common { obj: u32, sym: u32 },
+    Common {
+        obj: u32,
+        sym: u32,
+    },
     /// A regular definition in an object.
-    Obj { obj: u32, sym: u32 },
+    Obj {
+        obj: u32,
+        sym: u32,
+    },
     /// Defined by the linker (`_end`, `__init_array_start`, `__start_SEC`, …).
     Linker,
 }
@@ -166,7 +178,8 @@ fn load_path(
     depth: u32,
 ) -> Result<(), LinkError> {
     let name = path.display().to_string();
-    let data = std::fs::read(path).map_err(|e| LinkError::input(&name, format!("cannot open: {e}")))?;
+    let data =
+        std::fs::read(path).map_err(|e| LinkError::input(&name, format!("cannot open: {e}")))?;
     let kind = if archive::is_archive(&data) || archive::is_thin_archive(&data) {
         Kind::Archive
     } else if data.starts_with(b"\x7fELF") {
@@ -184,7 +197,9 @@ fn load_path(
             Some(t) => {
                 return Err(LinkError::input(
                     &name,
-                    format!("cannot link an ELF file of type {t} (not an object, archive or shared object)"),
+                    format!(
+                        "cannot link an ELF file of type {t} (not an object, archive or shared object)"
+                    ),
                 ));
             }
             None => return Err(LinkError::input(&name, "truncated ELF header")),
@@ -213,7 +228,10 @@ fn load_path(
                             .map(|d| d.join(&p))
                             .find(|c| c.is_file())
                             .ok_or_else(|| {
-                                LinkError::input(&name, format!("cannot find {f} named by the script"))
+                                LinkError::input(
+                                    &name,
+                                    format!("cannot find {f} named by the script"),
+                                )
                             })?
                     };
                     load_path(cfg, search, &p, st2, out, seen, depth + 1)?;
@@ -339,12 +357,18 @@ impl<'a> Ctx<'a> {
             if s.shndx == SHN_COMMON {
                 match sym.def {
                     Def::Undef | Def::Lazy { .. } | Def::Dso { .. } | Def::Linker => {
-                        sym.def = Def::Common { obj: id, sym: i as u32 }
+                        sym.def = Def::Common {
+                            obj: id,
+                            sym: i as u32,
+                        }
                     }
                     Def::Common { obj: o, sym: k } => {
                         let old = self.objs[o as usize].syms[k as usize];
                         if s.size > old.size || (s.size == old.size && s.value > old.value) {
-                            sym.def = Def::Common { obj: id, sym: i as u32 };
+                            sym.def = Def::Common {
+                                obj: id,
+                                sym: i as u32,
+                            };
                         }
                     }
                     Def::Obj { .. } => {}
@@ -354,7 +378,10 @@ impl<'a> Ctx<'a> {
                 match sym.def {
                     Def::Obj { obj: o, .. } => {
                         if sym.weak_def && !weakish {
-                            sym.def = Def::Obj { obj: id, sym: i as u32 };
+                            sym.def = Def::Obj {
+                                obj: id,
+                                sym: i as u32,
+                            };
                             sym.weak_def = false;
                         } else if !sym.weak_def && !weakish {
                             let first = if (o as usize) < self.objs.len() {
@@ -370,7 +397,10 @@ impl<'a> Ctx<'a> {
                         }
                     }
                     _ => {
-                        sym.def = Def::Obj { obj: id, sym: i as u32 };
+                        sym.def = Def::Obj {
+                            obj: id,
+                            sym: i as u32,
+                        };
                         sym.weak_def = weakish;
                     }
                 }
@@ -403,7 +433,9 @@ impl<'a> Ctx<'a> {
         while let Some((ar, member)) = self.pending.pop() {
             let a = &self.archives[ar as usize];
             let pos = self.archive_pos[ar as usize];
-            match a.member(member).and_then(|(name, data)| object::parse(name.clone(), data).map_err(|e| format!("{name}: {e}"))) {
+            match a.member(member).and_then(|(name, data)| {
+                object::parse(name.clone(), data).map_err(|e| format!("{name}: {e}"))
+            }) {
                 Ok(obj) => self.add_obj(obj, (pos, member)),
                 Err(e) => self.errors.push(LinkError::input(&a.name, e)),
             }
@@ -462,7 +494,10 @@ impl<'a> Ctx<'a> {
             if sym.def == Def::Undef {
                 // An `Undef` entry exists only because something referred to it.
                 used = true;
-                sym.def = Def::Dso { dso: id, idx: k as u32 };
+                sym.def = Def::Dso {
+                    dso: id,
+                    idx: k as u32,
+                };
             }
         }
         self.dsos.push(d);
@@ -561,7 +596,9 @@ fn parse_objects<'a>(
             .into_iter()
             .flat_map(|h| {
                 h.join().unwrap_or_else(|_| {
-                    vec![Some(Err(LinkError::unsupported("object reader thread failed")))]
+                    vec![Some(Err(LinkError::unsupported(
+                        "object reader thread failed",
+                    )))]
                 })
             })
             .collect()

@@ -37,9 +37,7 @@ fn tokenize(text: &str) -> Result<Vec<String>, String> {
         if c.is_ascii_whitespace() {
             i += 1;
         } else if b[i..].starts_with(b"/*") {
-            let end = text[i + 2..]
-                .find("*/")
-                .ok_or("unterminated comment")?;
+            let end = text[i + 2..].find("*/").ok_or("unterminated comment")?;
             i += end + 4;
         } else if c == b'(' || c == b')' || c == b',' || c == b';' {
             out.push((c as char).to_string());
@@ -92,9 +90,7 @@ pub fn parse(text: &str) -> Result<Script, String> {
             "SEARCH_DIR" => script.search_dirs.extend(args.iter().cloned()),
             "GROUP" | "INPUT" => list(args, false, &mut script.inputs)?,
             other => {
-                return Err(format!(
-                    "linker script command `{other}` is not supported"
-                ));
+                return Err(format!("linker script command `{other}` is not supported"));
             }
         }
         i = close + 1;

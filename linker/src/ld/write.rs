@@ -5,7 +5,7 @@
 
 use super::eh_frame;
 use super::elf_types::*;
-use super::layout::{self, DynVal, Lay, Synth, gnu_hash, gnu_hash_params, elf_hash};
+use super::layout::{self, DynVal, Lay, Synth, elf_hash, gnu_hash, gnu_hash_params};
 use super::object::NO_OUT;
 use super::reloc::{self, Class, DynRel, F_CANONICAL, F_COPY, GotKind, Scan, Target};
 use super::resolve::{Ctx, Def, NONE};
@@ -112,7 +112,10 @@ pub fn write(ctx: &mut Ctx, sc: &Scan, lay: &Lay) -> Result<Vec<u8>, LinkError> 
         }
         for (j, &g) in sc.iplt.iter().enumerate() {
             let resolver = resolver_addr(ctx, lay, g);
-            w.u64(s.offset + 8 * (3 + sc.plt.len() as u64 + j as u64), resolver);
+            w.u64(
+                s.offset + 8 * (3 + sc.plt.len() as u64 + j as u64),
+                resolver,
+            );
         }
     }
     if let Some(s) = sec(Synth::Plt) {
@@ -143,7 +146,10 @@ pub fn write(ctx: &mut Ctx, sc: &Scan, lay: &Lay) -> Result<Vec<u8>, LinkError> 
             let slot = gotplt + 8 * (3 + sc.plt.len() as u64 + j);
             w.bytes(o, &[0xff, 0x25]);
             w.u32(o + 2, (slot as i64 - (a as i64 + 6)) as u32);
-            w.bytes(o + 6, &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x0f, 0x1f, 0x40, 0x00]);
+            w.bytes(
+                o + 6,
+                &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x0f, 0x1f, 0x40, 0x00],
+            );
             o += 16;
             a += 16;
         }
@@ -161,37 +167,82 @@ pub fn write(ctx: &mut Ctx, sc: &Scan, lay: &Lay) -> Result<Vec<u8>, LinkError> 
             let sv = ctx.sym_addr(lay, e.target);
             match e.kind {
                 GotKind::Addr => match class {
-                    Class::Dynamic => dynrels.push(DynRel { offset: slot_addr, rtype: R_X86_64_GLOB_DAT, sym: gid, addend: 0 }),
+                    Class::Dynamic => dynrels.push(DynRel {
+                        offset: slot_addr,
+                        rtype: R_X86_64_GLOB_DAT,
+                        sym: gid,
+                        addend: 0,
+                    }),
                     Class::Local | Class::Ifunc if ctx.pic => {
                         w.u64(so, sv);
-                        dynrels.push(DynRel { offset: slot_addr, rtype: R_X86_64_RELATIVE, sym: NONE, addend: sv as i64 });
+                        dynrels.push(DynRel {
+                            offset: slot_addr,
+                            rtype: R_X86_64_RELATIVE,
+                            sym: NONE,
+                            addend: sv as i64,
+                        });
                     }
                     _ => w.u64(so, sv),
                 },
                 GotKind::TpOff => match class {
-                    Class::Dynamic => dynrels.push(DynRel { offset: slot_addr, rtype: R_X86_64_TPOFF64, sym: gid, addend: 0 }),
-                    _ if cfg.shared => dynrels.push(DynRel { offset: slot_addr, rtype: R_X86_64_TPOFF64, sym: NONE, addend: sv.wrapping_sub(lay.tls_start) as i64 }),
+                    Class::Dynamic => dynrels.push(DynRel {
+                        offset: slot_addr,
+                        rtype: R_X86_64_TPOFF64,
+                        sym: gid,
+                        addend: 0,
+                    }),
+                    _ if cfg.shared => dynrels.push(DynRel {
+                        offset: slot_addr,
+                        rtype: R_X86_64_TPOFF64,
+                        sym: NONE,
+                        addend: sv.wrapping_sub(lay.tls_start) as i64,
+                    }),
                     _ => w.u64(so, sv.wrapping_sub(lay.tp)),
                 },
                 GotKind::TlsGd => match class {
                     Class::Dynamic => {
-                        dynrels.push(DynRel { offset: slot_addr, rtype: R_X86_64_DTPMOD64, sym: gid, addend: 0 });
-                        dynrels.push(DynRel { offset: slot_addr + 8, rtype: R_X86_64_DTPOFF64, sym: gid, addend: 0 });
+                        dynrels.push(DynRel {
+                            offset: slot_addr,
+                            rtype: R_X86_64_DTPMOD64,
+                            sym: gid,
+                            addend: 0,
+                        });
+                        dynrels.push(DynRel {
+                            offset: slot_addr + 8,
+                            rtype: R_X86_64_DTPOFF64,
+                            sym: gid,
+                            addend: 0,
+                        });
                     }
                     _ => {
-                        dynrels.push(DynRel { offset: slot_addr, rtype: R_X86_64_DTPMOD64, sym: NONE, addend: 0 });
+                        dynrels.push(DynRel {
+                            offset: slot_addr,
+                            rtype: R_X86_64_DTPMOD64,
+                            sym: NONE,
+                            addend: 0,
+                        });
                         w.u64(so + 8, sv.wrapping_sub(lay.tls_start));
                     }
                 },
                 GotKind::TlsLd => {
-                    dynrels.push(DynRel { offset: slot_addr, rtype: R_X86_64_DTPMOD64, sym: NONE, addend: 0 });
+                    dynrels.push(DynRel {
+                        offset: slot_addr,
+                        rtype: R_X86_64_DTPMOD64,
+                        sym: NONE,
+                        addend: 0,
+                    });
                 }
             }
         }
     }
     // Copy relocations.
     for &g in &sc.copies {
-        dynrels.push(DynRel { offset: ctx.syms[g as usize].addr, rtype: R_X86_64_COPY, sym: g, addend: 0 });
+        dynrels.push(DynRel {
+            offset: ctx.syms[g as usize].addr,
+            rtype: R_X86_64_COPY,
+            sym: g,
+            addend: 0,
+        });
     }
     // .rela.dyn: RELATIVE first.
     let mut relacount = 0;
@@ -204,29 +255,59 @@ pub fn write(ctx: &mut Ctx, sc: &Scan, lay: &Lay) -> Result<Vec<u8>, LinkError> 
             )));
         }
         dynrels.sort_by_key(|r| (r.rtype != R_X86_64_RELATIVE, r.offset));
-        relacount = dynrels.iter().filter(|r| r.rtype == R_X86_64_RELATIVE).count();
+        relacount = dynrels
+            .iter()
+            .filter(|r| r.rtype == R_X86_64_RELATIVE)
+            .count();
         for (k, r) in dynrels.iter().enumerate() {
-            let sym = if r.sym == NONE { 0 } else { ctx.syms[r.sym as usize].dynsym };
+            let sym = if r.sym == NONE {
+                0
+            } else {
+                ctx.syms[r.sym as usize].dynsym
+            };
             if r.sym != NONE && sym == NONE {
                 return Err(LinkError::unsupported(format!(
                     "internal error: `{}` needs a dynamic symbol",
                     show(ctx.syms[r.sym as usize].name)
                 )));
             }
-            rela(&mut w, s.offset + 24 * k as u64, r.offset, sym, r.rtype, r.addend);
+            rela(
+                &mut w,
+                s.offset + 24 * k as u64,
+                r.offset,
+                sym,
+                r.rtype,
+                r.addend,
+            );
         }
     } else if !dynrels.is_empty() {
-        return Err(LinkError::unsupported("internal error: dynamic relocations without .rela.dyn"));
+        return Err(LinkError::unsupported(
+            "internal error: dynamic relocations without .rela.dyn",
+        ));
     }
     if let Some(s) = sec(Synth::RelaPlt) {
         for (k, &g) in sc.plt.iter().enumerate() {
             let slot = gotplt + 8 * (3 + k as u64);
-            rela(&mut w, s.offset + 24 * k as u64, slot, ctx.syms[g as usize].dynsym, R_X86_64_JUMP_SLOT, 0);
+            rela(
+                &mut w,
+                s.offset + 24 * k as u64,
+                slot,
+                ctx.syms[g as usize].dynsym,
+                R_X86_64_JUMP_SLOT,
+                0,
+            );
         }
         for (j, &g) in sc.iplt.iter().enumerate() {
             let k = sc.plt.len() + j;
             let slot = gotplt + 8 * (3 + k as u64);
-            rela(&mut w, s.offset + 24 * k as u64, slot, 0, R_X86_64_IRELATIVE, resolver_addr(ctx, lay, g) as i64);
+            rela(
+                &mut w,
+                s.offset + 24 * k as u64,
+                slot,
+                0,
+                R_X86_64_IRELATIVE,
+                resolver_addr(ctx, lay, g) as i64,
+            );
         }
     }
     // Dynamic symbols, hash tables, versions, strings.
@@ -255,7 +336,10 @@ pub fn write(ctx: &mut Ctx, sc: &Scan, lay: &Lay) -> Result<Vec<u8>, LinkError> 
     }
     if let Some(s) = sec(Synth::GnuHash) {
         let first = lay.gnu_hash_first as usize;
-        let hashed: Vec<u32> = lay.dynsyms[first - 1..].iter().map(|&g| gnu_hash(ctx.syms[g as usize].name)).collect();
+        let hashed: Vec<u32> = lay.dynsyms[first - 1..]
+            .iter()
+            .map(|&g| gnu_hash(ctx.syms[g as usize].name))
+            .collect();
         let (nb, bloom) = gnu_hash_params(hashed.len());
         let shift = 26u32;
         w.u32(s.offset, nb);
@@ -276,7 +360,12 @@ pub fn write(ctx: &mut Ctx, sc: &Scan, lay: &Lay) -> Result<Vec<u8>, LinkError> 
         for (k, &h) in hashed.iter().enumerate() {
             let b = h % nb;
             let bpos = buckets + 4 * b as u64;
-            if u32::from_le_bytes(w.0[bpos as usize..bpos as usize + 4].try_into().unwrap_or([0; 4])) == 0 {
+            if u32::from_le_bytes(
+                w.0[bpos as usize..bpos as usize + 4]
+                    .try_into()
+                    .unwrap_or([0; 4]),
+            ) == 0
+            {
                 w.u32(bpos, (first + k) as u32);
             }
             let last = k + 1 == hashed.len() || hashed[k + 1] % nb != b;
@@ -294,7 +383,11 @@ pub fn write(ctx: &mut Ctx, sc: &Scan, lay: &Lay) -> Result<Vec<u8>, LinkError> 
             let idx = k as u32 + 1;
             let b = elf_hash(ctx.syms[g as usize].name) % nb;
             let bpos = buckets + 4 * b as u64;
-            let head = u32::from_le_bytes(w.0[bpos as usize..bpos as usize + 4].try_into().unwrap_or([0; 4]));
+            let head = u32::from_le_bytes(
+                w.0[bpos as usize..bpos as usize + 4]
+                    .try_into()
+                    .unwrap_or([0; 4]),
+            );
             w.u32(chains + 4 * idx as u64, head);
             w.u32(bpos, idx);
         }
@@ -353,22 +446,75 @@ pub fn write(ctx: &mut Ctx, sc: &Scan, lay: &Lay) -> Result<Vec<u8>, LinkError> 
         let s = &lay.secs[i as usize];
         let (link, info) = match s.synth {
             Some(Synth::DynSym) => (shndx_of(Synth::DynStr), 1),
-            Some(Synth::GnuHash) | Some(Synth::Hash) | Some(Synth::VerSym) | Some(Synth::RelaDyn) => (shndx_of(Synth::DynSym), 0),
+            Some(Synth::GnuHash) | Some(Synth::Hash) | Some(Synth::VerSym)
+            | Some(Synth::RelaDyn) => (shndx_of(Synth::DynSym), 0),
             Some(Synth::RelaPlt) => (shndx_of(Synth::DynSym), shndx_of(Synth::GotPlt)),
             Some(Synth::VerNeed) => (shndx_of(Synth::DynStr), lay.verneed_count),
             Some(Synth::Dynamic) => (shndx_of(Synth::DynStr), 0),
             _ => (0, 0),
         };
-        shdr(&mut w, shoff + 64 * (k as u64 + 1), sh_names[k], s.sh_type, s.flags, s.addr, s.offset, s.size, link, info, s.align, s.entsize);
+        shdr(
+            &mut w,
+            shoff + 64 * (k as u64 + 1),
+            sh_names[k],
+            s.sh_type,
+            s.flags,
+            s.addr,
+            s.offset,
+            s.size,
+            link,
+            info,
+            s.align,
+            s.entsize,
+        );
     }
     let mut k = lay.order.len() as u64 + 1;
     if !cfg.strip_all {
-        shdr(&mut w, shoff + 64 * k, extra_names[0], SHT_SYMTAB, 0, 0, symtab_off, symtab.len() as u64, k as u32 + 1, first_global, 8, 24);
+        shdr(
+            &mut w,
+            shoff + 64 * k,
+            extra_names[0],
+            SHT_SYMTAB,
+            0,
+            0,
+            symtab_off,
+            symtab.len() as u64,
+            k as u32 + 1,
+            first_global,
+            8,
+            24,
+        );
         k += 1;
-        shdr(&mut w, shoff + 64 * k, extra_names[1], SHT_STRTAB, 0, 0, strtab_off, strtab.len() as u64, 0, 0, 1, 0);
+        shdr(
+            &mut w,
+            shoff + 64 * k,
+            extra_names[1],
+            SHT_STRTAB,
+            0,
+            0,
+            strtab_off,
+            strtab.len() as u64,
+            0,
+            0,
+            1,
+            0,
+        );
         k += 1;
     }
-    shdr(&mut w, shoff + 64 * k, extra_names[2], SHT_STRTAB, 0, 0, shstrtab_off, shstrtab.len() as u64, 0, 0, 1, 0);
+    shdr(
+        &mut w,
+        shoff + 64 * k,
+        extra_names[2],
+        SHT_STRTAB,
+        0,
+        0,
+        shstrtab_off,
+        shstrtab.len() as u64,
+        0,
+        0,
+        1,
+        0,
+    );
 
     // Build id: a hash of the whole file with the id field zeroed.
     if let Some(s) = sec(Synth::BuildId) {
@@ -399,7 +545,20 @@ fn rela(w: &mut W, o: u64, offset: u64, sym: u32, rtype: u32, addend: i64) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn shdr(w: &mut W, o: u64, name: u32, t: u32, flags: u64, addr: u64, off: u64, size: u64, link: u32, info: u32, align: u64, entsize: u64) {
+fn shdr(
+    w: &mut W,
+    o: u64,
+    name: u32,
+    t: u32,
+    flags: u64,
+    addr: u64,
+    off: u64,
+    size: u64,
+    link: u32,
+    info: u32,
+    align: u64,
+    entsize: u64,
+) {
     w.u32(o, name);
     w.u32(o + 4, t);
     w.u64(o + 8, flags);
@@ -424,7 +583,11 @@ fn dynsym_fields(ctx: &Ctx, lay: &Lay, g: u32) -> (u8, u16, u64, u64) {
                 (SHN_ABS as u16, rs.value)
             } else {
                 let sec = &ctx.objs[obj as usize].sections[rs.shndx as usize];
-                let shndx = if sec.out == NO_OUT { 0 } else { lay.secs[sec.out as usize].shndx as u16 };
+                let shndx = if sec.out == NO_OUT {
+                    0
+                } else {
+                    lay.secs[sec.out as usize].shndx as u16
+                };
                 let mut v = layout::def_addr(ctx, lay, obj, sym);
                 if typ == STT_TLS {
                     v = v.wrapping_sub(lay.tls_start);
@@ -437,7 +600,11 @@ fn dynsym_fields(ctx: &Ctx, lay: &Lay, g: u32) -> (u8, u16, u64, u64) {
             let d = &ctx.dsos[dso as usize].defs[idx as usize];
             if s.flags & F_COPY != 0 {
                 let lo = &ctx.objs[ctx.linker_obj as usize].sections[1];
-                let shndx = if lo.out == NO_OUT { 0 } else { lay.secs[lo.out as usize].shndx as u16 };
+                let shndx = if lo.out == NO_OUT {
+                    0
+                } else {
+                    lay.secs[lo.out as usize].shndx as u16
+                };
                 (STB_GLOBAL << 4 | STT_OBJECT, shndx, s.addr, d.size)
             } else if s.flags & F_CANONICAL != 0 {
                 (STB_GLOBAL << 4 | STT_FUNC, 0, s.addr, 0)
@@ -453,14 +620,22 @@ fn dynsym_fields(ctx: &Ctx, lay: &Lay, g: u32) -> (u8, u16, u64, u64) {
     }
 }
 
-fn relocate_all(ctx: &Ctx, sc: &Scan, lay: &Lay, items: &[Item], buf: &mut [u8]) -> Result<Vec<DynRel>, LinkError> {
+fn relocate_all(
+    ctx: &Ctx,
+    sc: &Scan,
+    lay: &Lay,
+    items: &[Item],
+    buf: &mut [u8],
+) -> Result<Vec<DynRel>, LinkError> {
     // Carve disjoint slices in file order.
     let mut slices: Vec<(&Item, &mut [u8])> = Vec::with_capacity(items.len());
     let mut rest: &mut [u8] = buf;
     let mut pos = 0u64;
     for it in items {
         if it.off < pos {
-            return Err(LinkError::unsupported("internal error: overlapping sections"));
+            return Err(LinkError::unsupported(
+                "internal error: overlapping sections",
+            ));
         }
         let (_, tail) = rest.split_at_mut((it.off - pos) as usize);
         let (mine, tail) = tail.split_at_mut(it.len as usize);
@@ -480,7 +655,15 @@ fn relocate_all(ctx: &Ctx, sc: &Scan, lay: &Lay, items: &[Item], buf: &mut [u8])
         Ok(dr)
     };
     let threads = ctx.cfg.threads.max(1);
-    let total: u64 = items.iter().map(|i| i.len + 24 * ctx.objs[i.obj as usize].sections[i.sec as usize].relocs.len() as u64).sum();
+    let total: u64 = items
+        .iter()
+        .map(|i| {
+            i.len
+                + 24 * ctx.objs[i.obj as usize].sections[i.sec as usize]
+                    .relocs
+                    .len() as u64
+        })
+        .sum();
     if threads == 1 || total < 1 << 20 {
         return work(&mut slices);
     }
@@ -493,7 +676,10 @@ fn relocate_all(ctx: &Ctx, sc: &Scan, lay: &Lay, items: &[Item], buf: &mut [u8])
         let mut n = 0;
         while n < rest.len() && acc < target {
             let it = rest[n].0;
-            acc += it.len + 24 * ctx.objs[it.obj as usize].sections[it.sec as usize].relocs.len() as u64;
+            acc += it.len
+                + 24 * ctx.objs[it.obj as usize].sections[it.sec as usize]
+                    .relocs
+                    .len() as u64;
             n += 1;
         }
         let (a, b) = rest.split_at_mut(n);
@@ -501,20 +687,29 @@ fn relocate_all(ctx: &Ctx, sc: &Scan, lay: &Lay, items: &[Item], buf: &mut [u8])
         rest = b;
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let chunks: Vec<std::sync::Mutex<Option<&mut [(&Item, &mut [u8])]>>> = chunks.into_iter().map(|c| std::sync::Mutex::new(Some(c))).collect();
-    let results: Vec<std::sync::Mutex<Option<Result<Vec<DynRel>, LinkError>>>> = (0..chunks.len()).map(|_| std::sync::Mutex::new(None)).collect();
+    type Chunk<'x, 'y> = std::sync::Mutex<Option<&'x mut [(&'y Item, &'y mut [u8])]>>;
+    type Done = std::sync::Mutex<Option<Result<Vec<DynRel>, LinkError>>>;
+    let chunks: Vec<Chunk> = chunks
+        .into_iter()
+        .map(|c| std::sync::Mutex::new(Some(c)))
+        .collect();
+    let results: Vec<Done> = (0..chunks.len())
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
     std::thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|| loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if k >= chunks.len() {
-                    break;
-                }
-                let c = chunks[k].lock().ok().and_then(|mut g| g.take());
-                if let Some(c) = c {
-                    let r = work(c);
-                    if let Ok(mut slot) = results[k].lock() {
-                        *slot = Some(r);
+            s.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if k >= chunks.len() {
+                        break;
+                    }
+                    let c = chunks[k].lock().ok().and_then(|mut g| g.take());
+                    if let Some(c) = c {
+                        let r = work(c);
+                        if let Ok(mut slot) = results[k].lock() {
+                            *slot = Some(r);
+                        }
                     }
                 }
             });
@@ -525,22 +720,39 @@ fn relocate_all(ctx: &Ctx, sc: &Scan, lay: &Lay, items: &[Item], buf: &mut [u8])
         match r.into_inner().ok().flatten() {
             Some(Ok(v)) => all.extend(v),
             Some(Err(e)) => return Err(e),
-            None => return Err(LinkError::unsupported("internal error: relocation worker failed")),
+            None => {
+                return Err(LinkError::unsupported(
+                    "internal error: relocation worker failed",
+                ));
+            }
         }
     }
     Ok(all)
 }
 
-fn write_eh_frame_hdr(ctx: &Ctx, lay: &Lay, w: &mut W, off: u64, addr: u64) -> Result<(), LinkError> {
-    let eh = lay.order.iter().map(|&i| &lay.secs[i as usize]).find(|s| s.name == ".eh_frame" && s.synth.is_none());
+fn write_eh_frame_hdr(
+    ctx: &Ctx,
+    lay: &Lay,
+    w: &mut W,
+    off: u64,
+    addr: u64,
+) -> Result<(), LinkError> {
+    let eh = lay
+        .order
+        .iter()
+        .map(|&i| &lay.secs[i as usize])
+        .find(|s| s.name == ".eh_frame" && s.synth.is_none());
     let Some(eh) = eh else { return Ok(()) };
     let mut table: Vec<(u64, u64)> = Vec::with_capacity(lay.eh_fdes);
     for &(o, s) in &eh.members {
         let is = &ctx.objs[o as usize].sections[s as usize];
-        let recs = eh_frame::records(&is.data).map_err(|e| LinkError::input(&ctx.objs[o as usize].name, e))?;
+        let recs = eh_frame::records(&is.data)
+            .map_err(|e| LinkError::input(&ctx.objs[o as usize].name, e))?;
         for r in recs.iter().filter(|r| r.is_fde) {
             let k = is.relocs.partition_point(|x| x.offset < r.start + 8);
-            let Some(rel) = is.relocs.get(k).filter(|x| x.offset == r.start + 8) else { continue };
+            let Some(rel) = is.relocs.get(k).filter(|x| x.offset == r.start + 8) else {
+                continue;
+            };
             let t = ctx.target(o, rel.sym);
             let pc = ctx.sym_addr(lay, t).wrapping_add(rel.addend as u64);
             table.push((pc, eh.addr + is.offset + r.start));
@@ -565,7 +777,13 @@ fn write_eh_frame_hdr(ctx: &Ctx, lay: &Lay, w: &mut W, off: u64, addr: u64) -> R
 fn build_symtab(ctx: &Ctx, lay: &Lay) -> (Vec<u8>, Vec<u8>, u32) {
     let mut st = vec![0u8; 24];
     let mut strs = vec![0u8];
-    let push = |st: &mut Vec<u8>, strs: &mut Vec<u8>, name: &[u8], info: u8, shndx: u16, value: u64, size: u64| {
+    let push = |st: &mut Vec<u8>,
+                strs: &mut Vec<u8>,
+                name: &[u8],
+                info: u8,
+                shndx: u16,
+                value: u64,
+                size: u64| {
         let no = strs.len() as u32;
         strs.extend_from_slice(name);
         strs.push(0);
@@ -582,13 +800,18 @@ fn build_symtab(ctx: &Ctx, lay: &Lay) -> (Vec<u8>, Vec<u8>, u32) {
     };
     for (oi, o) in ctx.objs.iter().enumerate() {
         for (i, s) in o.syms.iter().enumerate().take(o.first_global).skip(1) {
-            if !matches!(s.typ, STT_FUNC | STT_OBJECT | STT_NOTYPE | STT_TLS) || s.name.is_empty() || s.name.starts_with(b".L") {
+            if !matches!(s.typ, STT_FUNC | STT_OBJECT | STT_NOTYPE | STT_TLS)
+                || s.name.is_empty()
+                || s.name.starts_with(b".L")
+            {
                 continue;
             }
             if s.shndx == SHN_UNDEF || s.shndx >= SHN_LORESERVE {
                 continue;
             }
-            let Some(ndx) = sec_ndx(oi as u32, s.shndx) else { continue };
+            let Some(ndx) = sec_ndx(oi as u32, s.shndx) else {
+                continue;
+            };
             let mut v = layout::def_addr(ctx, lay, oi as u32, i as u32);
             if s.typ == STT_TLS {
                 v = v.wrapping_sub(lay.tls_start);
@@ -602,7 +825,13 @@ fn build_symtab(ctx: &Ctx, lay: &Lay) -> (Vec<u8>, Vec<u8>, u32) {
         match g.def {
             Def::Obj { obj, sym } => {
                 let s = ctx.objs[obj as usize].syms[sym as usize];
-                let bind = if g.vis == STV_HIDDEN || g.vis == STV_INTERNAL { STB_LOCAL } else if g.weak_def { STB_WEAK } else { STB_GLOBAL };
+                let bind = if g.vis == STV_HIDDEN || g.vis == STV_INTERNAL {
+                    STB_LOCAL
+                } else if g.weak_def {
+                    STB_WEAK
+                } else {
+                    STB_GLOBAL
+                };
                 if bind == STB_LOCAL {
                     continue; // hidden symbols belong before the globals; leave them out
                 }
@@ -617,7 +846,15 @@ fn build_symtab(ctx: &Ctx, lay: &Lay) -> (Vec<u8>, Vec<u8>, u32) {
                 if s.typ == STT_TLS {
                     v = v.wrapping_sub(lay.tls_start);
                 }
-                push(&mut st, &mut strs, g.name, bind << 4 | s.typ, ndx, v, s.size);
+                push(
+                    &mut st,
+                    &mut strs,
+                    g.name,
+                    bind << 4 | s.typ,
+                    ndx,
+                    v,
+                    s.size,
+                );
             }
             Def::Dso { .. } if g.dynsym != NONE => {
                 let (info, ndx, v, size) = dynsym_fields(ctx, lay, gid);
@@ -655,14 +892,34 @@ fn content_hash(data: &[u8], n: usize) -> Vec<u8> {
 fn write_map(ctx: &Ctx, lay: &Lay, path: &std::path::Path) -> Result<(), LinkError> {
     use std::fmt::Write as _;
     let mut m = String::new();
-    let _ = writeln!(m, "{:>18} {:>18} {:>10} {:>5} Out     In      Symbol", "VMA", "LMA", "Size", "Align");
+    let _ = writeln!(
+        m,
+        "{:>18} {:>18} {:>10} {:>5} Out     In      Symbol",
+        "VMA", "LMA", "Size", "Align"
+    );
     for &i in &lay.order {
         let s = &lay.secs[i as usize];
-        let _ = writeln!(m, "{:>18x} {:>18x} {:>10x} {:>5} {}", s.addr, s.addr, s.size, s.align, s.name);
+        let _ = writeln!(
+            m,
+            "{:>18x} {:>18x} {:>10x} {:>5} {}",
+            s.addr, s.addr, s.size, s.align, s.name
+        );
         for &(o, k) in &s.members {
             let is = &ctx.objs[o as usize].sections[k as usize];
-            let _ = writeln!(m, "{:>18x} {:>18x} {:>10x} {:>5}         {}:({})", s.addr + is.offset, s.addr + is.offset, is.size, is.align, ctx.objs[o as usize].name, show(is.name));
+            let _ = writeln!(
+                m,
+                "{:>18x} {:>18x} {:>10x} {:>5}         {}:({})",
+                s.addr + is.offset,
+                s.addr + is.offset,
+                is.size,
+                is.align,
+                ctx.objs[o as usize].name,
+                show(is.name)
+            );
         }
     }
-    std::fs::write(path, m).map_err(|e| LinkError::Os { operation: format!("writing map file {}", path.display()), message: e.to_string() })
+    std::fs::write(path, m).map_err(|e| LinkError::Os {
+        operation: format!("writing map file {}", path.display()),
+        message: e.to_string(),
+    })
 }

@@ -170,3 +170,19 @@ pub fn temp_file(name: &str, bytes: &[u8], exec: bool) -> std::path::PathBuf {
     let _ = exec;
     path
 }
+
+/// Runs a freshly written executable. Retries while the kernel reports "text file busy":
+/// another test thread may have forked while our write descriptor was open (the child
+/// holds it until it execs).
+pub fn run_exe(path: &std::path::Path) -> std::process::Output {
+    let mut tries = 0;
+    loop {
+        match std::process::Command::new(path).output() {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
