@@ -453,8 +453,11 @@ pub fn decode_int(text: &str) -> Result<(u64, Option<IntTy>), String> {
     if !any {
         return Err(bad());
     }
+    // A signed type's `max + 1` is allowed: `-128_i8` negates `128_i8` (type checking
+    // reports it if it is not negated).
     if let Some(ty) = suffix
         && !ty.fits(value as i128)
+        && !(ty.signed && value as i128 == ty.max() + 1)
     {
         return Err(format!(
             "integer literal `{text}` does not fit in `{}`",
