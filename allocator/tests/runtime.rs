@@ -175,6 +175,21 @@ fn preload_fork() {
 }
 
 #[test]
+fn dlopen_with_threads_before_and_after_the_load() {
+    let src = crate_dir().join("tests/c/dlopen.c");
+    let exe = work_dir().join("dlopen");
+    let out = run(Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .args(["-lpthread", "-ldl"]));
+    assert_ok(&out, "cc dlopen.c");
+    let got = run(Command::new(&exe).arg(linux_so()));
+    assert_ok(&got, "dlopen of libmeteor_alloc.so");
+    assert!(String::from_utf8_lossy(&got.stdout).contains("OK"));
+}
+
+#[test]
 fn preload_python() {
     let Some(python) = which("python3") else {
         eprintln!("skipped: python3 not found");
