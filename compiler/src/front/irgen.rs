@@ -2152,6 +2152,19 @@ mod tests {
     }
 
     #[test]
+    fn long_join_chains_do_not_recurse() {
+        // 20,000 joins in a row, on the test thread's ordinary stack.
+        let mut src = String::from("i32 main() { i32 x = 0; i32 y = 1;\n");
+        for i in 0..20_000 {
+            src.push_str(&format!("if (x < {i}) x = x + y; else y = y + 1;\n"));
+        }
+        src.push_str("return x + y; }\n");
+        let (ir, d) = compile(&src, Target::LinuxX64, true);
+        assert_eq!(d, "");
+        assert!(ir.contains("phi"), "no phis");
+    }
+
+    #[test]
     fn address_taken_locals_use_stack_slots() {
         let (ir, d) = compile(
             "i32 main() { i32 x = 5; i32* p = &x; *p = 7; return x; }",

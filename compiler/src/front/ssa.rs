@@ -35,6 +35,8 @@ pub struct Builder {
     phi_block: HashMap<Value, BlockId>,
     /// For each value: the phis that use it.
     phi_users: HashMap<Value, Vec<Value>>,
+    /// Phis whose operands are still to be filled (see [`Builder::lookup`]).
+    pending: Vec<(Var, Value)>,
 }
 
 impl Builder {
@@ -51,6 +53,7 @@ impl Builder {
             alias: Vec::new(),
             phi_block: HashMap::new(),
             phi_users: HashMap::new(),
+            pending: Vec::new(),
         };
         let entry = b.new_block();
         b.seal(entry);
@@ -149,8 +152,16 @@ impl Builder {
     }
 
     fn read_var_in(&mut self, var: Var, block: BlockId) -> Value {
-        // Walk chains of single-predecessor blocks iteratively (long straight-line code
-        // would otherwise recurse once per block).
+        let v = self.lookup(var, block);
+        self.drain();
+        self.resolve(v)
+    }
+
+    /// The value of `var` at the end of `block`, without recursion: single-predecessor
+    /// chains are walked in a loop, and a block with several predecessors gets a phi
+    /// whose operands are filled later by [`Builder::drain`] (so long chains of join
+    /// blocks never grow the native stack).
+    fn lookup(&mut self, var: Var, block: BlockId) -> Value {
         let mut visited = Vec::new();
         let mut b = block;
         let val = loop {
@@ -158,12 +169,25 @@ impl Builder {
                 break self.resolve(v);
             }
             let preds = &self.body.blocks[b.index()].preds;
-            if self.sealed[b.index()] && preds.len() == 1 {
+            if self.sealed[b.index()] && preds.len() == 1 && visited.len() <= self.body.blocks.len()
+            {
                 visited.push(b);
                 b = preds[0];
                 continue;
             }
-            break self.read_var_recursive(var, b);
+            let v = if !self.sealed[b.index()] {
+                let phi = self.new_phi(var, b);
+                self.incomplete.entry(b).or_default().push((var, phi));
+                phi
+            } else if preds.is_empty() {
+                self.undef(var, b)
+            } else {
+                let phi = self.new_phi(var, b);
+                self.pending.push((var, phi));
+                phi
+            };
+            self.defs.insert((var, b), v);
+            break v;
         };
         for v in visited {
             self.defs.insert((var, v), val);
@@ -171,23 +195,14 @@ impl Builder {
         val
     }
 
-    fn read_var_recursive(&mut self, var: Var, block: BlockId) -> Value {
-        let preds = self.body.blocks[block.index()].preds.clone();
-        let val = if !self.sealed[block.index()] {
-            let phi = self.new_phi(var, block);
-            self.incomplete.entry(block).or_default().push((var, phi));
-            phi
-        } else if preds.is_empty() {
-            self.undef(var, block)
-        } else if preds.len() == 1 {
-            self.read_var_in(var, preds[0])
-        } else {
-            let phi = self.new_phi(var, block);
-            self.defs.insert((var, block), phi);
-            self.add_phi_operands(var, phi)
-        };
-        self.defs.insert((var, block), val);
-        val
+    /// Fills the operands of the phis created by [`Builder::lookup`] (which may create
+    /// more), removing the trivial ones.
+    fn drain(&mut self) {
+        while let Some((var, phi)) = self.pending.pop() {
+            if self.alias[phi.index()].is_none() {
+                self.add_phi_operands(var, phi);
+            }
+        }
     }
 
     /// Index in `block`'s instruction list just after its params and phis.
@@ -221,18 +236,23 @@ impl Builder {
     /// The value of a variable read before any definition (zero).
     fn undef(&mut self, var: Var, block: BlockId) -> Value {
         let ty = self.var_types[var.0 as usize];
-        let v = self.push_inst(Inst::Const { value: 0 }, Some(ty));
+        let kind = if ty.is_float() {
+            Inst::FConst { bits: 0 }
+        } else {
+            Inst::Const { value: 0 }
+        };
+        let v = self.push_inst(kind, Some(ty));
         let pos = self.phi_insert_pos(block);
         self.body.blocks[block.index()].insts.insert(pos, v);
         v
     }
 
-    fn add_phi_operands(&mut self, var: Var, phi: Value) -> Value {
+    fn add_phi_operands(&mut self, var: Var, phi: Value) {
         let block = self.phi_block[&phi];
         let preds = self.body.blocks[block.index()].preds.clone();
         let mut incoming = Vec::with_capacity(preds.len());
         for p in preds {
-            let v = self.read_var_in(var, p);
+            let v = self.lookup(var, p);
             if self.phi_block.contains_key(&v) {
                 self.phi_users.entry(v).or_default().push(phi);
             }
@@ -241,46 +261,63 @@ impl Builder {
         if let Inst::Phi { incoming: inc } = &mut self.body.insts[phi.index()].kind {
             *inc = incoming;
         }
-        self.try_remove_trivial_phi(phi)
+        self.try_remove_trivial_phi(phi);
     }
 
-    fn try_remove_trivial_phi(&mut self, phi: Value) -> Value {
-        let Inst::Phi { incoming } = &self.body.insts[phi.index()].kind else {
-            return phi;
-        };
-        let mut same: Option<Value> = None;
-        for &(_, op) in incoming {
-            let op = self.resolve(op);
-            if Some(op) == same || op == phi {
+    /// Replaces `phi` by its only operand when it has one (besides itself), then checks
+    /// the phis that used it, with a work list.
+    fn try_remove_trivial_phi(&mut self, phi: Value) {
+        let mut work = vec![phi];
+        while let Some(phi) = work.pop() {
+            if self.alias[phi.index()].is_some() || !self.phi_block.contains_key(&phi) {
                 continue;
             }
-            if same.is_some() {
-                return phi;
+            let Inst::Phi { incoming } = &self.body.insts[phi.index()].kind else {
+                continue;
+            };
+            let mut same: Option<Value> = None;
+            let mut trivial = true;
+            for &(_, op) in incoming {
+                let op = self.resolve(op);
+                if Some(op) == same || op == phi {
+                    continue;
+                }
+                if same.is_some() {
+                    trivial = false;
+                    break;
+                }
+                same = Some(op);
             }
-            same = Some(op);
+            if !trivial {
+                continue;
+            }
+            let block = self.phi_block[&phi];
+            let same = match same {
+                Some(s) => s,
+                None => {
+                    // Unreachable or a read before any definition.
+                    let ty = self.body.insts[phi.index()].ty.unwrap_or(ir::Type::I64);
+                    let kind = if ty.is_float() {
+                        Inst::FConst { bits: 0 }
+                    } else {
+                        Inst::Const { value: 0 }
+                    };
+                    let v = self.push_inst(kind, Some(ty));
+                    let pos = self.phi_insert_pos(block);
+                    self.body.blocks[block.index()].insts.insert(pos, v);
+                    v
+                }
+            };
+            self.alias[phi.index()] = Some(same);
+            self.body.blocks[block.index()].insts.retain(|&i| i != phi);
+            self.phi_block.remove(&phi);
+            let users = self.phi_users.remove(&phi).unwrap_or_default();
+            for u in users {
+                if u != phi && self.phi_block.contains_key(&u) && self.alias[u.index()].is_none() {
+                    work.push(u);
+                }
+            }
         }
-        let block = self.phi_block[&phi];
-        let same = match same {
-            Some(s) => s,
-            None => {
-                // Unreachable or a read before any definition.
-                let ty = self.body.insts[phi.index()].ty.unwrap_or(ir::Type::I64);
-                let v = self.push_inst(Inst::Const { value: 0 }, Some(ty));
-                let pos = self.phi_insert_pos(block);
-                self.body.blocks[block.index()].insts.insert(pos, v);
-                v
-            }
-        };
-        self.alias[phi.index()] = Some(same);
-        self.body.blocks[block.index()].insts.retain(|&i| i != phi);
-        self.phi_block.remove(&phi);
-        let users = self.phi_users.remove(&phi).unwrap_or_default();
-        for u in users {
-            if u != phi && self.phi_block.contains_key(&u) && self.alias[u.index()].is_none() {
-                self.try_remove_trivial_phi(u);
-            }
-        }
-        self.resolve(same)
     }
 
     /// Declares that every predecessor of `block` is known.
@@ -293,6 +330,7 @@ impl Builder {
             if self.alias[phi.index()].is_none() {
                 self.add_phi_operands(var, phi);
             }
+            self.drain();
         }
     }
 

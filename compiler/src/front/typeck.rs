@@ -3749,7 +3749,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             first_error("import std.io;\nvoid main() { i32* p; print(p); }"),
-            "main.vx:2:23: Error: no overload of `print` matches the call `print(i32*)`; candidates: `print(u8[])`, `print(u64)`, `print(i64)`, `print(bool)`"
+            "main.vx:2:23: Error: no overload of `print` matches the call `print(i32*)`; candidates: `print(u8[])`, `print(u64)`, `print(i64)`, `print(bool)`, `print(f64, u32)`"
         );
     }
 }
