@@ -37,7 +37,7 @@ static EMPTY_PAGE: EmptyPage = EmptyPage(UnsafeCell::new(Page {
     in_use: false,
     is_committed: false,
     purge_pending: false,
-    _reserved: 0,
+    bin: 0,
 }));
 
 /// The shared, always-empty page the direct cache points at when a size has no page.

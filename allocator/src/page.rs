@@ -24,6 +24,7 @@ pub(crate) unsafe fn init(heap: *mut Heap, page: *mut Page, block_size: usize) {
     let seg = segment_of(page as *const u8);
     let (start, size) = segment::page_area(seg, page);
     (*page).block_size = block_size;
+    (*page).bin = bin_of(block_size) as u8;
     (*page).page_start = start;
     (*page).reserved = (size / block_size) as u32;
     (*page).capacity = 0;
@@ -152,7 +153,7 @@ pub(crate) unsafe fn unfull(heap: *mut Heap, page: *mut Page) {
     use_delayed_free(page, DELAY_NO, false);
     let full = &raw mut (*heap).pages[BIN_FULL];
     (*page).flags &= !FLAG_IN_FULL;
-    let pq = &raw mut (*heap).pages[bin_of((*page).block_size)];
+    let pq = &raw mut (*heap).pages[(*page).bin as usize];
     page_queue::remove(heap, full, page);
     page_queue::push_back(heap, pq, page);
 }
@@ -167,7 +168,7 @@ pub(crate) unsafe fn retire(heap: *mut Heap, page: *mut Page) {
     let bs = (*page).block_size;
     if bs <= MEDIUM_OBJ_MAX && (*pq).first == page && (*pq).last == page {
         (*page).retire_expire = if bs <= SMALL_OBJ_MAX { 16 } else { 4 };
-        let bin = bin_of(bs);
+        let bin = (*page).bin as usize;
         if bin < (*heap).page_retired_min {
             (*heap).page_retired_min = bin;
         }

@@ -17,7 +17,7 @@ pub(crate) unsafe fn queue_of(heap: *mut Heap, page: *const Page) -> *mut PageQu
     if (*page).flags & FLAG_IN_FULL != 0 {
         &raw mut (*heap).pages[BIN_FULL]
     } else {
-        &raw mut (*heap).pages[bin_of((*page).block_size)]
+        &raw mut (*heap).pages[(*page).bin as usize]
     }
 }
 

@@ -18,7 +18,6 @@ use crate::options;
 use crate::os::{self, align_up};
 use crate::page;
 use crate::page_queue;
-use crate::size_class::bin_of;
 use crate::stats;
 use crate::types::*;
 
@@ -732,7 +731,7 @@ unsafe fn adopt(heap: *mut Heap, seg: *mut Segment) -> Option<*mut Segment> {
             }
         } else {
             (*page).flags &= !FLAG_IN_FULL;
-            let pq = &raw mut (*heap).pages[bin_of((*page).block_size)];
+            let pq = &raw mut (*heap).pages[(*page).bin as usize];
             page_queue::push_back(heap, pq, page);
         }
     }

@@ -108,7 +108,8 @@ pub(crate) struct Page {
     pub in_use: bool,
     pub is_committed: bool,
     pub purge_pending: bool,
-    pub _reserved: u8,
+    /// Size class of the page (its queue index), set by `page::init`.
+    pub bin: u8,
 }
 
 /// A segment header; its page descriptors follow it in memory.
@@ -195,22 +196,25 @@ pub(crate) struct PageQueue {
 }
 
 /// A heap: a set of page queues owned by one thread.
+///
+/// The scalars the slow path reads on every call come first, in one cache line with
+/// `tld`; then the direct cache and the queues.
 #[repr(C)]
 pub(crate) struct Heap {
     pub tld: *mut Tld,
-    /// Per word-size: the first page of the matching queue (or the empty page).
-    pub pages_direct: [*mut Page; PAGES_DIRECT],
-    pub pages: [PageQueue; BIN_COUNT],
     /// Blocks freed by other threads into pages that were full (see `free.rs`).
     pub thread_delayed_free: AtomicPtr<Block>,
-    pub thread_id: usize,
-    pub page_count: usize,
+    pub generic_count: usize,
     pub page_retired_min: usize,
     pub page_retired_max: usize,
-    pub generic_count: usize,
+    pub thread_id: usize,
+    pub page_count: usize,
     /// Next heap of the same thread.
     pub next: *mut Heap,
     pub is_backing: bool,
+    /// Per word-size: the first page of the matching queue (or the empty page).
+    pub pages_direct: [*mut Page; PAGES_DIRECT],
+    pub pages: [PageQueue; BIN_COUNT],
 }
 
 /// A queue of segments (doubly linked through `Segment::next/prev`).
