@@ -12,8 +12,9 @@
  *   churn    mixed-size churn: 8 B..256 KiB log-uniform sizes, random replacement, reallocs
  *
  * The program uses plain malloc/free; the allocator under test is chosen by LD_PRELOAD.
- * It prints one line: `<name> threads=<n> ops=<count> seconds=<s> ops_per_sec=<x> peak_rss_kib=<k>`
- * and a checksum that must not depend on the allocator.
+ * It prints one line: `<name> threads=<n> ops=<count> seconds=<s> ops_per_sec=<x>
+ * cpu_seconds=<user+sys> peak_rss_kib=<k> checksum=<c>`; the checksum must not depend on
+ * the allocator.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -245,7 +246,8 @@ int main(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &ru);
   uint64_t sum = 0;
   for (int t = 0; t < nthreads; t++) sum += checksums[t];
-  printf("%s threads=%d ops=%ld seconds=%.4f ops_per_sec=%.0f peak_rss_kib=%ld checksum=%llu\n", name, nthreads, ops, dt,
-         ops / dt, ru.ru_maxrss, (unsigned long long)sum);
+  double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+  printf("%s threads=%d ops=%ld seconds=%.4f ops_per_sec=%.0f cpu_seconds=%.4f peak_rss_kib=%ld checksum=%llu\n", name,
+         nthreads, ops, dt, ops / dt, cpu, ru.ru_maxrss, (unsigned long long)sum);
   return 0;
 }

@@ -21,10 +21,12 @@ use anyhow::{Context, bail};
 use crate::runtime::{Mode, RuntimeTarget};
 
 const USAGE: &str = "\
-usage: cargo xtask bench alloc [--reps N] [--threads 1,2] [--workloads larson,xmalloc,...] [--scale N]
+usage: cargo xtask bench alloc [--reps N] [--threads 1,2] [--workloads larson,xmalloc,...] [--scale N] [--cachegrind]
 
 Runs the allocator workloads under glibc, mimalloc, jemalloc and meteor-alloc (LD_PRELOAD)
-and writes target/bench/alloc.{md,svg,csv}. Linux only.";
+and writes target/bench/alloc.{md,svg,csv}. Linux only. --cachegrind adds instructions and
+L1 data misses per operation at 1 thread, counted by valgrind's cachegrind (independent of
+the machine's load; slow).";
 
 pub const WORKLOADS: [(&str, &str); 5] = [
     (
@@ -55,8 +57,19 @@ struct Allocator {
 #[derive(Clone, Copy, Debug, Default)]
 struct Sample {
     ops_per_sec: f64,
+    /// Operations per CPU second (user + system of all threads): less sensitive to other
+    /// processes competing for the cores than wall-clock throughput.
+    ops_per_cpu_sec: f64,
     peak_rss_kib: f64,
     checksum: u64,
+}
+
+/// Instruction and L1 data-miss counts of one run under cachegrind (1 thread): a
+/// measurement that does not depend on the machine's load.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    instructions_per_op: f64,
+    d1_misses_per_op: f64,
 }
 
 #[derive(Debug)]
@@ -65,6 +78,8 @@ struct Options {
     threads: Vec<usize>,
     workloads: Vec<String>,
     scale: u32,
+    /// Also count instructions and L1 misses per operation under cachegrind.
+    cachegrind: bool,
 }
 
 fn parse_args(args: &[String]) -> anyhow::Result<Option<Options>> {
@@ -73,6 +88,7 @@ fn parse_args(args: &[String]) -> anyhow::Result<Option<Options>> {
         threads: vec![1, 2],
         workloads: WORKLOADS.iter().map(|w| w.0.to_string()).collect(),
         scale: 1,
+        cachegrind: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -84,6 +100,7 @@ fn parse_args(args: &[String]) -> anyhow::Result<Option<Options>> {
         match a.as_str() {
             "--reps" => o.reps = value("--reps")?.parse().context("--reps: not a number")?,
             "--scale" => o.scale = value("--scale")?.parse().context("--scale: not a number")?,
+            "--cachegrind" => o.cachegrind = true,
             "--threads" => {
                 o.threads = value("--threads")?
                     .split(',')
@@ -192,7 +209,25 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             rows.push((w.clone(), t, per_alloc));
         }
     }
-    let md = markdown(&allocators, &rows, &opts);
+    let mut counts: Vec<(String, Vec<Option<Counts>>)> = Vec::new();
+    if opts.cachegrind {
+        for w in &opts.workloads {
+            let mut per = Vec::new();
+            for a in &allocators {
+                per.push(if a.available {
+                    Some(run_cachegrind(&exe, a, w)?)
+                } else {
+                    None
+                });
+            }
+            println!("cachegrind {w}: done");
+            counts.push((w.clone(), per));
+        }
+    }
+    let mut md = markdown(&allocators, &rows, &opts);
+    if !counts.is_empty() {
+        md.push_str(&counts_table(&allocators, &counts));
+    }
     let svg = svg(&allocators, &rows);
     let csv = csv(&allocators, &rows);
     std::fs::write(out_dir.join("alloc.md"), &md)?;
@@ -288,14 +323,103 @@ fn run_one(
         .with_context(|| format!("unexpected output of {workload} under {}", a.name))
 }
 
+fn run_cachegrind(exe: &Path, a: &Allocator, workload: &str) -> anyhow::Result<Counts> {
+    let mut cmd = Command::new("valgrind");
+    cmd.args([
+        "--tool=cachegrind",
+        "--cache-sim=yes",
+        "--cachegrind-out-file=/dev/null",
+    ])
+    .arg(exe)
+    .args([workload, "1", "1"]);
+    cmd.env_remove("LD_PRELOAD");
+    if let Some(p) = &a.preload {
+        cmd.env("LD_PRELOAD", p);
+    }
+    let out = cmd
+        .output()
+        .context("running valgrind (apt-get install valgrind)")?;
+    if !out.status.success() {
+        bail!(
+            "{workload} under cachegrind with {} failed: {}",
+            a.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ops: f64 = stdout
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("ops="))
+        .context("no ops= in the workload's output")?
+        .parse()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    Ok(Counts {
+        instructions_per_op: cachegrind_total(&err, "I   refs:")? / ops,
+        d1_misses_per_op: cachegrind_total(&err, "D1  misses:")? / ops,
+    })
+}
+
+/// The first number after `key` in cachegrind's summary (`==pid== I   refs:  1,234,567`).
+fn cachegrind_total(text: &str, key: &str) -> anyhow::Result<f64> {
+    let line = text
+        .lines()
+        .find(|l| l.contains(key))
+        .with_context(|| format!("no `{key}` in cachegrind's output"))?;
+    let after = &line[line.find(key).unwrap_or(0) + key.len()..];
+    let digits: String = after
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(|c| *c != ',')
+        .collect();
+    digits
+        .parse::<f64>()
+        .with_context(|| format!("bad number in `{line}`"))
+}
+
+fn counts_table(allocators: &[Allocator], counts: &[(String, Vec<Option<Counts>>)]) -> String {
+    let mut s = String::from(
+        "\n## Instructions and L1 data misses per operation (cachegrind, 1 thread)\n\n",
+    );
+    s.push_str("Counted, not timed: independent of other load on the machine.\n\n| workload |");
+    for a in allocators {
+        let _ = write!(s, " {} instr/op | {} D1 miss/op |", a.name, a.name);
+    }
+    s.push_str("\n|---|");
+    for _ in allocators {
+        s.push_str("---:|---:|");
+    }
+    s.push('\n');
+    for (w, per) in counts {
+        let _ = write!(s, "| {w} |");
+        for c in per {
+            match c {
+                Some(c) => {
+                    let _ = write!(
+                        s,
+                        " {:.1} | {:.3} |",
+                        c.instructions_per_op, c.d1_misses_per_op
+                    );
+                }
+                None => s.push_str(" n/a | n/a |"),
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
 fn parse_sample(line: &str) -> anyhow::Result<Sample> {
     let field = |key: &str| -> anyhow::Result<&str> {
         line.split_whitespace()
             .find_map(|kv| kv.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
             .with_context(|| format!("no `{key}=` in `{}`", line.trim()))
     };
+    let ops: f64 = field("ops")?.parse()?;
+    let cpu: f64 = field("cpu_seconds")?.parse()?;
     Ok(Sample {
         ops_per_sec: field("ops_per_sec")?.parse()?,
+        ops_per_cpu_sec: if cpu > 0.0 { ops / cpu } else { 0.0 },
         peak_rss_kib: field("peak_rss_kib")?.parse()?,
         checksum: field("checksum")?.parse()?,
     })
@@ -315,6 +439,15 @@ fn med_ops(s: &[Sample]) -> Option<f64> {
 
 fn med_rss(s: &[Sample]) -> Option<f64> {
     median(s.iter().map(|x| x.peak_rss_kib).collect())
+}
+
+fn med_cpu(s: &[Sample]) -> Option<f64> {
+    median(
+        s.iter()
+            .map(|x| x.ops_per_cpu_sec)
+            .filter(|&x| x > 0.0)
+            .collect(),
+    )
 }
 
 fn print_progress(w: &str, t: usize, allocators: &[Allocator], per: &[Vec<Sample>]) {
@@ -354,11 +487,15 @@ fn markdown(
     let _ = writeln!(s, "# meteor-alloc benchmark\n");
     let _ = writeln!(
         s,
-        "Median of {} runs per cell; throughput in million operations per second (an operation is one allocation or one free), peak resident set in MiB (getrusage). Machine: {} cores.\n",
+        "Median of {} runs per cell; throughput in million operations per second of wall-clock time (an operation is one allocation or one free), peak resident set in MiB (getrusage); the last column compares operations per CPU second (user + system), which other load on the machine disturbs less. Machine: {} cores, load average at the end: {}.\n",
         opts.reps,
         std::thread::available_parallelism()
             .map(|n| n.get())
-            .unwrap_or(1)
+            .unwrap_or(1),
+        std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split_whitespace().next().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into())
     );
     let _ = write!(s, "| workload | threads |");
     for a in allocators {
@@ -366,13 +503,13 @@ fn markdown(
     }
     let _ = writeln!(
         s,
-        " meteor / mimalloc speed | meteor / mimalloc memory | meteor / glibc speed |"
+        " meteor / mimalloc speed | meteor / mimalloc memory | meteor / glibc speed | meteor / mimalloc ops per CPU-s |"
     );
     let _ = write!(s, "|---|---|");
     for _ in allocators {
         let _ = write!(s, "---:|---:|");
     }
-    let _ = writeln!(s, "---:|---:|---:|");
+    let _ = writeln!(s, "---:|---:|---:|---:|");
     let mut verdicts = (0usize, 0usize, 0usize, 0usize);
     for (w, t, per) in rows {
         let _ = write!(s, "| {w} | {t} |");
@@ -404,9 +541,13 @@ fn markdown(
         verdicts.1 += speed_ok as usize;
         verdicts.2 += mem_ok as usize;
         verdicts.3 += glibc_ok as usize;
+        let cpu = match ratio(med_cpu(&per[m]), med_cpu(&per[mi])) {
+            Some(r) => format!("{r:.2}x"),
+            None => "n/a".to_string(),
+        };
         let _ = writeln!(
             s,
-            " {} | {} | {} |",
+            " {} | {} | {} | {cpu} |",
             fmt(speed, speed_ok),
             fmt(mem, mem_ok),
             fmt(vs_glibc, glibc_ok)
@@ -434,11 +575,13 @@ fn markdown(
 }
 
 fn csv(allocators: &[Allocator], rows: &[(String, usize, Vec<Vec<Sample>>)]) -> String {
-    let mut s = String::from("workload,threads,allocator,ops_per_sec,peak_rss_kib\n");
+    let mut s =
+        String::from("workload,threads,allocator,ops_per_sec,ops_per_cpu_sec,peak_rss_kib\n");
     for (w, t, per) in rows {
         for (a, p) in allocators.iter().zip(per) {
             if let (Some(o), Some(r)) = (med_ops(p), med_rss(p)) {
-                let _ = writeln!(s, "{w},{t},{},{o:.0},{r:.0}", a.name);
+                let c = med_cpu(p).unwrap_or(0.0);
+                let _ = writeln!(s, "{w},{t},{},{o:.0},{c:.0},{r:.0}", a.name);
             }
         }
     }
@@ -577,10 +720,11 @@ mod tests {
     #[test]
     fn samples_parse() {
         let s = parse_sample(
-            "small threads=1 ops=10 seconds=0.1 ops_per_sec=123.5 peak_rss_kib=2048 checksum=77\n",
+            "small threads=1 ops=10 seconds=0.1 ops_per_sec=123.5 cpu_seconds=0.5 peak_rss_kib=2048 checksum=77\n",
         )
         .unwrap();
         assert_eq!(s.ops_per_sec, 123.5);
+        assert_eq!(s.ops_per_cpu_sec, 20.0);
         assert_eq!(s.peak_rss_kib, 2048.0);
         assert_eq!(s.checksum, 77);
         assert!(parse_sample("garbage").is_err());
@@ -638,6 +782,7 @@ mod tests {
         let smp = |o: f64, r: f64| {
             vec![Sample {
                 ops_per_sec: o,
+                ops_per_cpu_sec: o,
                 peak_rss_kib: r,
                 checksum: 1,
             }]
@@ -657,6 +802,7 @@ mod tests {
             threads: vec![1],
             workloads: vec!["small".into()],
             scale: 1,
+            cachegrind: false,
         };
         let md = markdown(&allocs, &rows, &opts);
         assert!(md.contains("| small | 1 |"));
@@ -666,5 +812,30 @@ mod tests {
         let chart = svg(&allocs, &rows);
         assert!(chart.starts_with("<svg") && chart.trim_end().ends_with("</svg>"));
         assert!(chart.contains("meteor small x1: 1.10x"));
+        let counts = vec![(
+            "small".to_string(),
+            vec![
+                Some(Counts {
+                    instructions_per_op: 20.0,
+                    d1_misses_per_op: 0.5,
+                }),
+                None,
+                None,
+                None,
+            ],
+        )];
+        let t = counts_table(&allocs, &counts);
+        assert!(t.contains("| small | 20.0 | 0.500 | n/a |"));
+    }
+
+    #[test]
+    fn cachegrind_summary_parses() {
+        let text = "==12== I   refs:      1,823,673,748\n==12== D1  misses:       15,849,473  ( 12,799,006 rd )\n";
+        assert_eq!(
+            cachegrind_total(text, "I   refs:").unwrap(),
+            1_823_673_748.0
+        );
+        assert_eq!(cachegrind_total(text, "D1  misses:").unwrap(), 15_849_473.0);
+        assert!(cachegrind_total(text, "LL refs:").is_err());
     }
 }
