@@ -6,6 +6,7 @@
 //!   actionlint on the CI workflows, then a one-line summary.
 //! - `dist`: the release bundle in `target/dist/`, unpacked again and smoke-tested.
 
+mod bench_compile;
 mod bench_link;
 mod dist;
 mod test;
@@ -32,6 +33,9 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "dist" => dist::run(rest),
         "bench" if rest.first().map(String::as_str) == Some("link") => bench_link::run(&rest[1..]),
+        "bench" if rest.first().map(String::as_str) == Some("compile") => {
+            bench_compile::run(&rest[1..])
+        }
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -44,6 +44,7 @@ pub fn compute(f: &MFunc) -> Liveness {
     let mut def_stamp = vec![u32::MAX; nv];
     let mut use_stamp = vec![u32::MAX; nv];
     let mut upward: Vec<(u32, u32)> = Vec::new();
+    let any_float = f.float.iter().any(|&x| x);
     let mut defs: Vec<(u32, u32)> = Vec::new();
 
     for (b, block) in f.blocks.iter().enumerate() {
@@ -53,6 +54,10 @@ pub fn compute(f: &MFunc) -> Liveness {
             let inst = &f.insts[i as usize];
             inst.operands(&f.pmoves, |r, acc| {
                 if r.is_phys() {
+                    // Fixed SSE registers only constrain SSE virtual registers.
+                    if r.is_xmm() && !any_float {
+                        return;
+                    }
                     let ranges = &mut fixed[r.hw() as usize];
                     match acc {
                         Access::Def => ranges.push((2 * i + 1, 2 * i + 2)),
