@@ -95,3 +95,35 @@ pub struct FrontState {
 /// Maximum nesting of expressions/statements before the parser reports an error instead
 /// of risking a stack overflow.
 pub const MAX_NESTING: u32 = 256;
+
+/// Runs the front end (lex, parse, resolve, type check and, when those succeed, IR
+/// generation) on one user source file plus the standard library, for the JIT on
+/// linux-x64; returns the rendered diagnostics. Used by the `frontend` fuzz target: it
+/// must never panic, whatever `text` is.
+pub fn check_source(text: &str) -> String {
+    use crate::compilation::{Compilation, Options};
+    use crate::source::{FileOrigin, SourceFile, SourceFiles};
+    let mut sources = SourceFiles::default();
+    sources.add(SourceFile::new("main.vx", text, FileOrigin::User));
+    for (path, t) in meteor_std::FILES {
+        sources.add(SourceFile::new(
+            format!("std/{}", path.trim_start_matches("std/")),
+            *t,
+            FileOrigin::Std,
+        ));
+    }
+    let mut c = Compilation::new(Options::new(meteor_linker::Target::LinuxX64, true), sources);
+    for pass in [
+        lexer::run,
+        parser::run,
+        resolve::run,
+        typeck::run,
+        irgen::run,
+    ] {
+        pass(&mut c);
+        if c.diags.has_errors() {
+            break;
+        }
+    }
+    c.diags.render(&c.sources)
+}
