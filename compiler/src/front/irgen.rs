@@ -81,9 +81,9 @@ struct ModGen<'a> {
 
 fn write_int(out: &mut [u8], at: usize, size: usize, v: i128) {
     let bytes = (v as i64).to_le_bytes();
-    for i in 0..size.min(8) {
+    for (i, &byte) in bytes.iter().enumerate().take(size.min(8)) {
         if let Some(b) = out.get_mut(at + i) {
-            *b = bytes[i];
+            *b = byte;
         }
     }
 }
