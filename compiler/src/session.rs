@@ -1,14 +1,51 @@
 //! The embedding API: compile Vox programs from a Rust program, then run them in-process
 //! (JIT) or link them into executables.
 //!
-//! ```no_run
+//! ```
+//! use meteor_compiler::session::Session;
+//!
+//! // Compile a program for this process.
+//! let mut session = Session::jit();
+//! session.add_source(
+//!     "main.vx",
+//!     "i32 twice(i32 x) { return x * 2; }\n\
+//!      i32 main() { return twice(21); }",
+//! );
+//! let compiled = session.compile().expect("a valid program");
+//! let program = session.load(&compiled).expect("links in-process");
+//!
+//! // Run `main`, or call any function through a typed pointer.
+//! assert_eq!(program.run_main(), Some(42));
+//! // SAFETY: `main.twice` is `i32 twice(i32)`, i.e. `extern "C" fn(i32) -> i32`.
+//! let twice: extern "C" fn(i32) -> i32 = unsafe { program.function("main.twice") }.unwrap();
+//! assert_eq!(twice(5), 10);
+//! ```
+//!
+//! Host functions: declare them body-less in Vox and register their address.
+//!
+//! ```
+//! use meteor_compiler::session::Session;
+//!
+//! extern "C" fn host_add(a: i64, b: i64) -> i64 {
+//!     a + b
+//! }
+//!
+//! let mut session = Session::jit();
+//! session.add_host_symbol("host_add", host_add as *const () as usize);
+//! session.add_source("main.vx", "i64 host_add(i64 a, i64 b);\ni32 main() { return cast(i32)host_add(40, 2); }");
+//! let compiled = session.compile().expect("a valid program");
+//! assert_eq!(session.load(&compiled).unwrap().run_main(), Some(42));
+//! ```
+//!
+//! Errors come back as rendered diagnostics:
+//!
+//! ```
 //! use meteor_compiler::session::Session;
 //!
 //! let mut session = Session::jit();
-//! session.add_source("main.vx", "i32 main() { return 40 + 2; }");
-//! let compiled = session.compile().expect("valid program");
-//! let program = session.load(&compiled).expect("links");
-//! assert_eq!(program.run_main(), Some(42));
+//! session.add_source("main.vx", "i32 main() { return y; }");
+//! let error = session.compile().err().expect("an invalid program");
+//! assert!(error.rendered.starts_with("main.vx:1:21: Error: undefined identifier `y`"));
 //! ```
 
 use crate::compilation::{Compilation, Options};
