@@ -161,6 +161,28 @@ fn static_library_in_a_c_program() {
 }
 
 #[test]
+fn static_library_in_a_fully_static_executable() {
+    // `cc -static`: no dynamic loader; the TLS slot is resolved at link time (local exec)
+    // and the library's malloc family wins over libc.a's.
+    let exe = work_dir().join("threads-fullstatic");
+    let out = run(Command::new("cc")
+        .args(["-static", "-O2", "-DMT_CHECKS", "-I"])
+        .arg(crate_dir().join("include"))
+        .arg(crate_dir().join("tests/c/threads.c"))
+        .arg(linux_static())
+        .args(["-lpthread", "-o"])
+        .arg(&exe));
+    assert_ok(&out, "cc -static with libmeteor_alloc.a");
+    let got = run(&mut Command::new(&exe));
+    assert_ok(&got, "the fully static program");
+    let text = String::from_utf8_lossy(&got.stdout);
+    assert!(
+        text.contains("init_mode=2") && text.contains("aligned=1"),
+        "{text}"
+    );
+}
+
+#[test]
 fn preload_threaded_c_program() {
     let exe = cc_program("threads", &[]);
     let out = same_with_preload(|| Command::new(&exe), "threads.c");
