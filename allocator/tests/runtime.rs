@@ -41,6 +41,8 @@ fn build(triple: &str, crate_type: &str, features: &str) -> PathBuf {
     let out = Command::new(cargo)
         .current_dir(crate_dir())
         .env("CARGO_TARGET_DIR", &build_dir)
+        .env("CARGO_PROFILE_RELEASE_LTO", "fat")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
         .args([
             "rustc",
             "-p",

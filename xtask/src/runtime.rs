@@ -208,6 +208,9 @@ pub fn build(
     let mut cmd = Command::new(cargo());
     cmd.current_dir(root)
         .env("CARGO_TARGET_DIR", &build_dir)
+        // one object with everything inlined across the crate (and `core`)
+        .env("CARGO_PROFILE_RELEASE_LTO", "fat")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
         .args([
             "rustc",
             "-p",
