@@ -198,18 +198,6 @@ mod win {
         unsafe { heap_malloc_aligned(os::tls_heap(), size, alignment.max(1), false) as *mut c_void }
     }
 
-    #[unsafe(no_mangle)]
-    pub extern "C" fn _aligned_offset_malloc(
-        size: usize,
-        alignment: usize,
-        offset: usize,
-    ) -> *mut c_void {
-        if offset == 0 {
-            return _aligned_malloc(size, alignment);
-        }
-        core::ptr::null_mut()
-    }
-
     /// # Safety
     /// `p` is null or a live pointer from this allocator.
     #[unsafe(no_mangle)]
@@ -244,6 +232,10 @@ mod win {
         usable_size(p as *const u8)
     }
 
+    /// Resizes to `count * size` bytes and zeroes what the block gained. Blocks made by
+    /// `_recalloc` keep their slack (usable size beyond the request) zeroed too, so growing
+    /// them again yields zeros from the old requested size on, as the CRT does.
+    ///
     /// # Safety
     /// `p` is null or a live pointer from this allocator.
     #[unsafe(no_mangle)]
@@ -254,8 +246,14 @@ mod win {
         };
         let old = usable_size(p as *const u8);
         let q = realloc(p, total);
-        if !q.is_null() && total > old {
-            core::ptr::write_bytes((q as *mut u8).add(old), 0, total - old);
+        if !q.is_null() {
+            let new = usable_size(q as *const u8);
+            if new > old {
+                core::ptr::write_bytes((q as *mut u8).add(old), 0, new - old);
+            }
+            if total < new {
+                core::ptr::write_bytes((q as *mut u8).add(total), 0, new - total);
+            }
         }
         q
     }

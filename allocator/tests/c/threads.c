@@ -107,6 +107,20 @@ int main(void) {
   int aligned = posix_memalign(&a, 4096, 1000) == 0 && ((uintptr_t)a % 4096) == 0;
   free(a);
 #endif
+#if defined(_WIN32) && defined(METEOR_ALLOC_DLL)
+  /* the rest of the CRT allocation family, as exported by meteor_alloc.dll */
+  unsigned char* r = _recalloc(NULL, 10, 10);
+  for (int i = 0; i < 100; i++) if (!r || r[i] != 0) aligned = 0;
+  memset(r, 7, 100);
+  r = _recalloc(r, 30, 10);
+  for (int i = 0; i < 300; i++) if (!r || r[i] != (i < 100 ? 7 : 0)) aligned = 0;
+  if (_expand(r, 200) != r || _msize(r) < 300) aligned = 0;
+  void* ar = _aligned_malloc(100, 256);
+  ar = _aligned_realloc(ar, 100000, 256);
+  if (!ar || ((uintptr_t)ar % 256) != 0) aligned = 0;
+  _aligned_free(ar);
+  if (realloc(r, 0) != NULL) aligned = 0; /* frees, like the CRT */
+#endif
   printf("threads=%d ops=%d aligned=%d total=%llu\n", THREADS, OPS, aligned,
          (unsigned long long)(sum + left));
 #ifdef MT_CHECKS
