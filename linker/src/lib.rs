@@ -6,6 +6,7 @@
 //! ELF64 executable), `pe` (PE32+ executable) and [`jit`] (in-process image).
 
 mod bytes;
+pub mod coff;
 pub mod error;
 pub mod input;
 pub mod jit;

@@ -186,6 +186,43 @@ fn run_elf(args: Vec<String>) -> Result<(), String> {
     }
 }
 
+/// The MinGW-compatible PE/COFF linker (`meteor_linker::coff`), chosen by `-m i386pep`.
+fn run_pe(args: Vec<String>) -> Result<(), String> {
+    use meteor_linker::coff::args::{Command, VERSION_LINE, parse};
+    match parse(args)? {
+        Command::Version => {
+            println!("{VERSION_LINE}");
+            Ok(())
+        }
+        Command::Help => {
+            print!("{PE_USAGE}");
+            Ok(())
+        }
+        Command::Link(cfg) => {
+            if cfg.inputs.is_empty() {
+                return Err("no input files".into());
+            }
+            meteor_linker::coff::link_to_file(&cfg).map_err(|e| e.to_string())
+        }
+    }
+}
+
+const PE_USAGE: &str = "\
+Usage: meteor-ld -m i386pep [options] files...
+
+A drop-in MinGW ld for x86_64-w64-mingw32 (run it with the argument list from
+`x86_64-w64-mingw32-gcc -### ...`). Inputs: COFF objects, archives and import libraries,
+short import objects, DLLs.
+
+Options:
+  -o FILE, -e SYM, -L DIR, -l NAME (lib<name>.dll.a, lib<name>.a, <name>.lib, <name>.dll)
+  -Bstatic, -Bdynamic, --whole-archive, --no-whole-archive, -u SYM
+  --subsystem console|windows, --image-base ADDR, --stack R[,C], --heap R[,C]
+  --dynamicbase, --nxcompat, --high-entropy-va, --tsaware (and --disable-* forms)
+  --shared/--dll, --out-implib FILE, --export-all-symbols
+  --disable-auto-import, -s
+";
+
 const ELF_USAGE: &str = "\
 Usage: meteor-ld [options] files...
 
@@ -210,7 +247,9 @@ Common options:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = if wants_windows(&args) {
+    let result = if meteor_linker::coff::args::is_pe_command_line(&args) {
+        run_pe(args)
+    } else if wants_windows(&args) {
         parse(args).and_then(|parsed| match parsed {
             Parsed::Link(args) => run(args),
             Parsed::Exit => Ok(()),

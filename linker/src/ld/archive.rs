@@ -69,7 +69,11 @@ pub fn parse<'a>(name: String, data: &'a [u8]) -> Result<Archive<'a>, String> {
         let h = header(data, off)?;
         let body = &data[h.data_off as usize..(h.data_off + h.size) as usize];
         if h.name.starts_with(b"/               ") {
-            raw_index = Some((body, false));
+            // The first linker member; a second one (MSVC/COFF import libraries) has a
+            // different, little-endian layout and says nothing new.
+            if raw_index.is_none() {
+                raw_index = Some((body, false));
+            }
         } else if h.name.starts_with(b"/SYM64/") {
             raw_index = Some((body, true));
         } else if h.name.starts_with(b"//") {
