@@ -4,8 +4,8 @@
  * target/runtime/<target>/dll/ (libmeteor_alloc.so, meteor_alloc.dll + libmeteor_alloc.dll.a).
  *
  * Every function is thread-safe. Any thread may free any block. Out of memory returns
- * NULL and sets errno to ENOMEM. Blocks are at least 8-byte aligned, and 16-byte aligned
- * whenever the size is a multiple of 16.
+ * NULL and sets errno to ENOMEM. Blocks of more than 8 bytes are 16-byte aligned (as
+ * glibc's); 8-byte and smaller blocks are 8-byte aligned.
  */
 #ifndef METEOR_ALLOC_H
 #define METEOR_ALLOC_H

@@ -18,7 +18,7 @@ pub struct MtHeap {
     _opaque: [u8; 0],
 }
 
-/// Allocates `size` bytes (at least 8-byte aligned; 16 for sizes that are multiples of 16).
+/// Allocates `size` bytes (16-byte aligned above 8 bytes, 8-byte aligned otherwise).
 /// Returns null (errno ENOMEM) when out of memory.
 #[unsafe(no_mangle)]
 pub extern "C" fn mt_malloc(size: usize) -> *mut c_void {

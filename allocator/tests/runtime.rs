@@ -244,6 +244,30 @@ print(len(s), words.most_common(3), sorted(out)[:3], sum(out))
 }
 
 #[test]
+fn preload_cargo() {
+    // A Rust program: std's System allocator calls plain malloc for 16-aligned layouts, so
+    // this fails at once if malloc ever returns less than 16-byte alignment.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = crate_dir().join("Cargo.toml");
+    same_with_preload(
+        || {
+            let mut c = Command::new(&cargo);
+            c.args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+                "--manifest-path",
+            ])
+            .arg(&manifest);
+            c
+        },
+        "cargo metadata",
+    );
+}
+
+#[test]
 fn preload_gcc_compiles_a_file() {
     let Some(gcc) = which("gcc") else {
         eprintln!("skipped: gcc not found");
