@@ -215,6 +215,12 @@ fn read_coff<H: CoffHeader>(name: &str, data: &[u8]) -> Result<ObjFile, String> 
         i += 1 + naux;
     }
     obj.symbols.truncate(nsyms);
+    // COMDAT sections without a section definition symbol (GCC's `.pdata$X`): "any".
+    for s in &mut obj.sections {
+        if s.flags & SCN_LNK_COMDAT != 0 && s.comdat.is_none() {
+            s.comdat = Some(Comdat::Select(pe::IMAGE_COMDAT_SELECT_ANY));
+        }
+    }
     // Relocations must not refer to aux entries.
     for s in &obj.sections {
         for r in &s.relocs {

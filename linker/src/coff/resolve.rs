@@ -280,6 +280,7 @@ struct Resolver<'a, 'c> {
     archives: Vec<Archive<'a>>,
     imports: Vec<ImportSpec>,
     queue: Vec<(u32, u64)>,
+    linkonce: HashMap<String, (u32, u32)>,
     fetched: std::collections::HashSet<(u32, u64)>,
     fetched_imports: std::collections::HashSet<u32>,
     import_queue: Vec<u32>,
@@ -311,6 +312,7 @@ fn resolve_loaded<'c>(
         archives: Vec::new(),
         imports: Vec::new(),
         queue: Vec::new(),
+        linkonce: HashMap::new(),
         fetched: Default::default(),
         fetched_imports: Default::default(),
         import_queue: Vec::new(),
@@ -537,7 +539,7 @@ impl<'a, 'c> Resolver<'a, 'c> {
         self.add_file(stub)
     }
 
-    fn add_file(&mut self, obj: ObjFile) -> Result<(), LinkError> {
+    fn add_file(&mut self, mut obj: ObjFile) -> Result<(), LinkError> {
         let fi = self.ctx.files.len() as u32;
         let nsec = obj.sections.len();
         let mut live = vec![true; nsec];
@@ -559,6 +561,27 @@ impl<'a, 'c> Resolver<'a, 'c> {
             }
             if leader[si].is_none() {
                 leader[si] = Some(i as u32);
+            }
+        }
+        // COMDAT sections without an external leader: GCC's `.pdata$X`/`.xdata$X` follow
+        // `.text$X` of the same file (as in lld's MinGW mode); others are deduplicated by
+        // section name (GNU `linkonce`).
+        for si in 0..nsec {
+            let external_leader = leader[si].is_some_and(|l| obj.symbols[l as usize].is_external());
+            if !matches!(obj.sections[si].comdat, Some(Comdat::Select(_))) || external_leader {
+                continue;
+            }
+            let name = obj.sections[si].name.clone();
+            let text = name
+                .strip_prefix(".pdata$")
+                .or_else(|| name.strip_prefix(".xdata$"))
+                .map(|rest| format!(".text${rest}"));
+            if let Some(t) = text.and_then(|t| obj.sections.iter().position(|s| s.name == t)) {
+                obj.sections[si].comdat = Some(Comdat::Associative(t as u32));
+            } else if self.linkonce.contains_key(&name) {
+                live[si] = false;
+            } else {
+                self.linkonce.insert(name, (fi, si as u32));
             }
         }
         let mut sym_global = vec![NONE; obj.symbols.len()];
