@@ -9,9 +9,12 @@ pub const USAGE: &str = "\
 usage: meteor <command> [options]
 
 commands:
-  run FILE [-- ARGS...]          compile FILE (.vx or .har) and run its main in-process (JIT)
+  run FILE [-- ARGS...]          compile FILE and run its main in-process (JIT)
   build FILE -o OUT [--target T] write an executable for target T (default: the host)
   check FILE [--target T]        report diagnostics only
+
+FILE is a .vx source, a .har bundle, or a folder: every .vx file under it is one
+program, module names from their paths relative to the folder (util/math.vx: util.math)
   version                        print the version and where std is found
   help                           print this text
 
@@ -209,7 +212,7 @@ fn compile(
         print: common.print,
         ..session.options.clone()
     };
-    if let Err(e) = session.add_file(file) {
+    if let Err(e) = session.add_path(file) {
         eprintln!("Error: {e}");
         return None;
     }

@@ -165,6 +165,41 @@ extern "C" fn host_write_stdout(ptr: *const u8, length: u64) {
     let _ = out.flush();
 }
 
+/// Reads a file that must be UTF-8 text.
+fn read_utf8(path: &Path) -> Result<String, SourceError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| SourceError(format!("cannot read {}: {e}", path.display())))?;
+    String::from_utf8(bytes)
+        .map_err(|_| SourceError(format!("{}: the file is not valid UTF-8", path.display())))
+}
+
+/// Appends the paths (relative to `root`) of the `.vx` files under `root/relative`.
+fn collect_vx_files(
+    root: &Path,
+    relative: &Path,
+    out: &mut Vec<std::path::PathBuf>,
+) -> Result<(), SourceError> {
+    let dir = root.join(relative);
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|e| SourceError(format!("cannot read the folder {}: {e}", dir.display())))?;
+    for entry in entries {
+        let entry = entry
+            .map_err(|e| SourceError(format!("cannot read the folder {}: {e}", dir.display())))?;
+        let rel = relative.join(entry.file_name());
+        let file_type = entry
+            .file_type()
+            .map_err(|e| SourceError(format!("cannot read {}: {e}", entry.path().display())))?;
+        if file_type.is_dir() {
+            collect_vx_files(root, &rel, out)?;
+        } else if rel.extension().is_some_and(|e| e == "vx")
+            && (file_type.is_file() || entry.path().is_file())
+        {
+            out.push(rel);
+        }
+    }
+    Ok(())
+}
+
 /// One program being compiled: its options, sources, std and (for the JIT) host symbols.
 pub struct Session {
     pub options: Options,
@@ -232,12 +267,48 @@ impl Session {
         Ok(())
     }
 
+    /// Adds a program from a folder: every `.vx` file under `dir` (subfolders included,
+    /// symbolic links to folders not followed), in path order. A file without a `module`
+    /// line gets its module name from its path relative to `dir` (`util/math.vx` →
+    /// `util.math`); diagnostics name files by their path as reached from `dir`.
+    pub fn add_dir(&mut self, dir: &Path) -> Result<(), SourceError> {
+        let mut files = Vec::new();
+        collect_vx_files(dir, Path::new(""), &mut files)?;
+        if files.is_empty() {
+            return Err(SourceError(format!(
+                "{}: the folder holds no .vx source files",
+                dir.display()
+            )));
+        }
+        files.sort();
+        for relative in files {
+            let path = dir.join(&relative);
+            let text = read_utf8(&path)?;
+            let relative = relative.to_str().ok_or_else(|| {
+                SourceError(format!(
+                    "{}: the file name is not valid UTF-8",
+                    path.display()
+                ))
+            })?;
+            let mut file = SourceFile::new(path.to_string_lossy(), text, FileOrigin::User);
+            file.default_module = crate::source::module_name_from_path(relative);
+            self.sources.add(file);
+        }
+        Ok(())
+    }
+
+    /// Adds a `.vx` file, a `.har` bundle or a folder (see [`Session::add_dir`]) from disk.
+    pub fn add_path(&mut self, path: &Path) -> Result<(), SourceError> {
+        if path.is_dir() {
+            self.add_dir(path)
+        } else {
+            self.add_file(path)
+        }
+    }
+
     /// Adds a `.vx` file or a `.har` bundle from disk.
     pub fn add_file(&mut self, path: &Path) -> Result<(), SourceError> {
-        let text = std::fs::read(path)
-            .map_err(|e| SourceError(format!("cannot read {}: {e}", path.display())))?;
-        let text = String::from_utf8(text)
-            .map_err(|_| SourceError(format!("{}: the file is not valid UTF-8", path.display())))?;
+        let text = read_utf8(path)?;
         let shown = path.to_string_lossy().to_string();
         match path.extension().and_then(|e| e.to_str()) {
             Some("har") => self.add_har(&shown, &text),
