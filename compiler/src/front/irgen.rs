@@ -16,7 +16,7 @@
 //! then `exit_group`), `mainCRTStartup` (windows-x64: calls main, then `ExitProcess` from
 //! kernel32) or `__meteor_jit_entry` (JIT: `i32 ()` returning main's result).
 
-use std::collections::HashMap;
+use crate::fxhash::HashMap;
 
 use super::FrontState;
 use super::ast::*;
@@ -51,11 +51,11 @@ pub fn generate(front: &FrontState, options: &Options) -> ir::Module {
         front,
         options,
         module: ir::Module::new(options.target),
-        funcs: HashMap::new(),
-        globals: HashMap::new(),
-        strings: HashMap::new(),
-        externs: HashMap::new(),
-        aggs: HashMap::new(),
+        funcs: HashMap::default(),
+        globals: HashMap::default(),
+        strings: HashMap::default(),
+        externs: HashMap::default(),
+        aggs: HashMap::default(),
     };
     g.declare_functions();
     g.declare_globals();
@@ -466,7 +466,7 @@ impl ModGen<'_> {
         let mut fg = FnGen {
             m: self,
             b,
-            locals: HashMap::new(),
+            locals: HashMap::default(),
             breaks: Vec::new(),
             continues: Vec::new(),
             ret: sig.ret,
@@ -537,7 +537,16 @@ impl ModGen<'_> {
             b.terminate(Terminator::Return(Some(code)));
             ("__meteor_jit_entry", false)
         } else {
+            // A program that links the C library exits through its `exit`, which flushes
+            // stdio buffers and runs `atexit` handlers; others make the system call.
+            let libc = self.module.functions.iter().find_map(|f| match &f.kind {
+                FunctionKind::External { library: Some(l) } if is_libc(l) => Some(l.clone()),
+                _ => None,
+            });
             let exit = match self.options.target {
+                Target::LinuxX64 if libc.is_some() => {
+                    self.external_exit("exit", libc.unwrap_or_default())
+                }
                 Target::LinuxX64 => self.add_function(ir::Function {
                     name: "exit_group".into(),
                     sig: ir::Signature {
@@ -549,34 +558,7 @@ impl ModGen<'_> {
                     is_process_entry: false,
                     exported: false,
                 }),
-                Target::WindowsX64 => match self.externs.get("ExitProcess") {
-                    Some(&id) => {
-                        if let FunctionKind::External {
-                            library: lib @ None,
-                        } = &mut self.module.functions[id.index()].kind
-                        {
-                            *lib = Some("kernel32".into());
-                        }
-                        id
-                    }
-                    None => {
-                        let id = self.add_function(ir::Function {
-                            name: "ExitProcess".into(),
-                            sig: ir::Signature {
-                                params: vec![ir::Type::I32],
-                                ret: None,
-                            },
-                            kind: FunctionKind::External {
-                                library: Some("kernel32".into()),
-                            },
-                            noreturn: true,
-                            is_process_entry: false,
-                            exported: false,
-                        });
-                        self.externs.insert("ExitProcess".into(), id);
-                        id
-                    }
-                },
+                Target::WindowsX64 => self.external_exit("ExitProcess", "kernel32".into()),
             };
             b.emit(
                 Inst::Call {
@@ -612,6 +594,42 @@ impl ModGen<'_> {
             exported: true,
         });
         self.module.entry = Some(id);
+    }
+}
+
+/// `@extern(module, "c")` and its spellings name the C library.
+fn is_libc(library: &str) -> bool {
+    matches!(library, "c" | "libc" | "libc.so" | "libc.so.6")
+}
+
+impl ModGen<'_> {
+    /// The external `void name(i32)` from `library` that ends the process, reusing the
+    /// program's own declaration of it when there is one.
+    fn external_exit(&mut self, name: &str, library: String) -> FuncId {
+        if let Some(&id) = self.externs.get(name) {
+            if let FunctionKind::External {
+                library: lib @ None,
+            } = &mut self.module.functions[id.index()].kind
+            {
+                *lib = Some(library);
+            }
+            return id;
+        }
+        let id = self.add_function(ir::Function {
+            name: name.into(),
+            sig: ir::Signature {
+                params: vec![ir::Type::I32],
+                ret: None,
+            },
+            kind: FunctionKind::External {
+                library: Some(library),
+            },
+            noreturn: true,
+            is_process_entry: false,
+            exported: false,
+        });
+        self.externs.insert(name.into(), id);
+        id
     }
 }
 
