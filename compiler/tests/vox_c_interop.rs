@@ -68,6 +68,12 @@ struct FloatArray {
     d: f64,
 }
 #[repr(C)]
+#[derive(Clone, Copy)]
+union FloatUnion {
+    d: f64,
+    f: [f32; 2],
+}
+#[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Slice {
     length: u64,
@@ -95,6 +101,11 @@ const C_FUNCTIONS: &[&str] = &[
     "c_many_floats",
     "c_count",
     "c_tail",
+    "c_union_double",
+    "c_union_floats",
+    "c_int_float",
+    "c_pair",
+    "c_apply_union",
     "c_apply_small",
     "c_apply_mixed",
     "c_apply_float3",
@@ -325,6 +336,12 @@ macro_rules! interop_checks {
         );
         // "a banana": four `a`; the tail "banana" has length 6 and two `n`.
         assert_eq!(vox!("slice_in_vox", extern $abi fn() -> u64)(), 4062);
+        // Unions: all-float eightbytes go in xmm registers under System V.
+        // 1.5 * 2 + [2, 2] + (41 + 1) + (0.5 + 0.25)
+        assert_eq!(
+            vox!("union_in_vox", extern $abi fn() -> f64)(),
+            3.0 + 20.0 + 200.0 + 42000.0 + 7500.0
+        );
         assert_eq!(vox!("many_in_vox", extern $abi fn() -> i64)(), many(-1, 2, -3, 4, 5, 6, 7, 8));
         assert_eq!(
             vox!("many_floats_in_vox", extern $abi fn() -> f64)(),
@@ -371,6 +388,13 @@ macro_rules! interop_checks {
         assert_eq!(r, 3 * 1000 + b'l' as u64);
         let r = f(Slice { length: 5, ptr: text.as_ptr() }, 1);
         assert_eq!((r.length, r.ptr), (4, text[1..].as_ptr()));
+
+        let f = vox!("vox_union", extern $abi fn(FloatUnion, f64) -> FloatUnion);
+        let r = c!("c_apply_union", extern $abi fn(extern $abi fn(FloatUnion, f64) -> FloatUnion, f32, f32) -> f64)(f, 1.5, -4.0);
+        assert_eq!(r, -5.5);
+        let r = f(FloatUnion { f: [2.0, 3.0] }, 1.0);
+        // SAFETY: `vox_union` writes the `d` member.
+        assert_eq!(unsafe { r.d }, 7.0);
 
         // Vox passes `&vox_small` and `&vox_big` to C.
         // s = (6, 12); b = vox_big((1000, 20, 3), 100) = (900, 40, 1003)

@@ -436,22 +436,7 @@ impl Types {
                     return;
                 };
                 if l.is_union {
-                    // Overlapping members: described as integer chunks covering the size.
-                    let mut off = 0;
-                    while off < l.size {
-                        let left = l.size - off;
-                        let (ty, n) = if left >= 8 && off % 8 == 0 {
-                            (ir::Type::I64, 8)
-                        } else if left >= 4 && off % 4 == 0 {
-                            (ir::Type::I32, 4)
-                        } else if left >= 2 && off % 2 == 0 {
-                            (ir::Type::I16, 2)
-                        } else {
-                            (ir::Type::I8, 1)
-                        };
-                        out.push(((base + off) as u32, ty));
-                        off += n;
-                    }
+                    self.union_leaves(l, base, out);
                 } else {
                     for f in &l.fields {
                         self.leaves(f.ty, base + f.offset, out);
@@ -463,6 +448,56 @@ impl Types {
                     out.push((base as u32, s));
                 }
             }
+        }
+    }
+
+    /// Leaves of a union at `base` (an offset inside the outermost aggregate, whose
+    /// eightbytes the System V ABI classifies). Members overlap, and IR leaves may not, so
+    /// each eightbyte the union touches is described by the class its members give it:
+    /// only float leaves → the float (one `F64`, or the `F32`s); any integer or pointer
+    /// leaf → integer chunks covering the union's bytes in it; no leaf → nothing (padding).
+    fn union_leaves(&self, l: &StructLayout, base: u64, out: &mut Vec<(u32, ir::Type)>) {
+        let mut members = Vec::new();
+        for f in &l.fields {
+            self.leaves(f.ty, base + f.offset, &mut members);
+        }
+        let end = base + l.size;
+        let mut eightbyte = base / 8 * 8;
+        while eightbyte < end {
+            let next = eightbyte + 8;
+            let inside: Vec<(u64, ir::Type)> = members
+                .iter()
+                .map(|&(o, t)| (o as u64, t))
+                .filter(|&(o, t)| o < next && o + t.size() as u64 > eightbyte)
+                .collect();
+            if !inside.is_empty() && inside.iter().all(|(_, t)| t.is_float()) {
+                if inside.iter().any(|&(_, t)| t == ir::Type::F64) {
+                    out.push((eightbyte as u32, ir::Type::F64));
+                } else {
+                    let mut offsets: Vec<u64> = inside.iter().map(|&(o, _)| o).collect();
+                    offsets.sort_unstable();
+                    offsets.dedup();
+                    out.extend(offsets.into_iter().map(|o| (o as u32, ir::Type::F32)));
+                }
+            } else if !inside.is_empty() {
+                let mut off = eightbyte.max(base);
+                let stop = next.min(end);
+                while off < stop {
+                    let left = stop - off;
+                    let (ty, n) = if left >= 8 && off % 8 == 0 {
+                        (ir::Type::I64, 8)
+                    } else if left >= 4 && off % 4 == 0 {
+                        (ir::Type::I32, 4)
+                    } else if left >= 2 && off % 2 == 0 {
+                        (ir::Type::I16, 2)
+                    } else {
+                        (ir::Type::I8, 1)
+                    };
+                    out.push((off as u32, ty));
+                    off += n;
+                }
+            }
+            eightbyte = next;
         }
     }
 

@@ -22,6 +22,9 @@ typedef struct { int64_t a, b, c; } Big24;                    /* 24: MEMORY */
 typedef struct { int32_t v[3]; uint8_t tag; } WithArray;      /* 16: INTEGER, INTEGER */
 typedef struct { float f[2]; double d; } FloatArray;          /* 16: SSE, SSE */
 typedef struct { uint64_t length; const uint8_t *ptr; } Slice; /* Vox u8[] */
+typedef union { double d; float f[2]; } FloatUnion;           /* 8: SSE */
+typedef union { float f; int32_t i; } IntFloatUnion;          /* 4: INTEGER */
+typedef struct { float x; union { float a; float b; } u; } PairU; /* 8: SSE */
 
 ABI SmallInt N(c_small)(SmallInt s, int32_t k) {
     SmallInt r = { s.a * k, s.b + k };
@@ -69,6 +72,16 @@ ABI Slice N(c_tail)(Slice s, uint64_t from) {
     return r;
 }
 
+ABI double N(c_union_double)(FloatUnion u) { return u.d * 2; }
+ABI FloatUnion N(c_union_floats)(FloatUnion u) {
+    FloatUnion r;
+    r.f[0] = u.f[1];
+    r.f[1] = u.f[0] + 1;
+    return r;
+}
+ABI int32_t N(c_int_float)(IntFloatUnion u) { return u.i + 1; }
+ABI float N(c_pair)(PairU p) { return p.x + p.u.b; }
+
 /* C -> Vox: call Vox functions through pointers. */
 ABI SmallInt N(c_apply_small)(SmallInt (ABI *f)(SmallInt, int32_t), SmallInt s) {
     return f(f(s, 2), 3);
@@ -92,4 +105,11 @@ ABI uint64_t N(c_apply_slice)(Slice (ABI *f)(Slice, uint64_t), const char *text,
     Slice s = { len, (const uint8_t *)text };
     Slice r = f(s, 2);
     return r.length * 1000 + r.ptr[0];
+}
+ABI double N(c_apply_union)(FloatUnion (ABI *f)(FloatUnion, double), float a, float b) {
+    FloatUnion u;
+    u.f[0] = a;
+    u.f[1] = b;
+    FloatUnion r = f(u, 0.5);
+    return r.d;
 }
