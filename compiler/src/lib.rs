@@ -5,6 +5,7 @@ pub mod cli;
 pub mod compilation;
 pub mod diag;
 pub mod front;
+pub mod fxhash;
 pub mod ir;
 pub mod passes;
 pub mod session;

@@ -75,7 +75,7 @@ pub struct Asm {
     /// by the encode pass; 16-byte aligned.
     pub pool: Vec<u8>,
     pub pool_relocs: Vec<PoolReloc>,
-    pool_index: std::collections::HashMap<(u64, u8), u32>,
+    pool_index: crate::fxhash::HashMap<(u64, u8), u32>,
 }
 
 fn fits_i8(v: i64) -> bool {

@@ -25,7 +25,7 @@ use crate::ir::{FuncId, FunctionKind, SymbolRef};
 use meteor_linker::{
     Binding, RelocKind, Relocation, SectionId, SectionKind, Symbol, SymbolDef, SymbolId, SymbolKind,
 };
-use std::collections::HashMap;
+use crate::fxhash::HashMap;
 
 const R10: u8 = 10;
 const R11: u8 = 11;
@@ -39,7 +39,7 @@ pub fn run(c: &mut Compilation) {
 
     // Symbols first, so code can refer to any of them.
     let mut func_sym: Vec<Option<SymbolId>> = Vec::with_capacity(m.functions.len());
-    let mut undefined: HashMap<&str, SymbolId> = HashMap::new();
+    let mut undefined: HashMap<&str, SymbolId> = HashMap::default();
     for (i, f) in m.functions.iter().enumerate() {
         let exported = f.exported || m.entry == Some(FuncId(i as u32));
         let binding = if exported {

@@ -16,7 +16,7 @@
 //! then `exit_group`), `mainCRTStartup` (windows-x64: calls main, then `ExitProcess` from
 //! kernel32) or `__meteor_jit_entry` (JIT: `i32 ()` returning main's result).
 
-use std::collections::HashMap;
+use crate::fxhash::HashMap;
 
 use super::FrontState;
 use super::ast::*;
@@ -51,11 +51,11 @@ pub fn generate(front: &FrontState, options: &Options) -> ir::Module {
         front,
         options,
         module: ir::Module::new(options.target),
-        funcs: HashMap::new(),
-        globals: HashMap::new(),
-        strings: HashMap::new(),
-        externs: HashMap::new(),
-        aggs: HashMap::new(),
+        funcs: HashMap::default(),
+        globals: HashMap::default(),
+        strings: HashMap::default(),
+        externs: HashMap::default(),
+        aggs: HashMap::default(),
     };
     g.declare_functions();
     g.declare_globals();
@@ -466,7 +466,7 @@ impl ModGen<'_> {
         let mut fg = FnGen {
             m: self,
             b,
-            locals: HashMap::new(),
+            locals: HashMap::default(),
             breaks: Vec::new(),
             continues: Vec::new(),
             ret: sig.ret,

@@ -26,7 +26,7 @@ pub mod token;
 pub mod typeck;
 pub mod types;
 
-use std::collections::HashMap;
+use crate::fxhash::HashMap;
 
 /// Declares a `u32` index newtype.
 macro_rules! index_type {

@@ -12,7 +12,7 @@
 //! or `}` and goes on, so every file reports its syntax errors. Nesting deeper than
 //! [`MAX_NESTING`] is an error, never a stack overflow.
 
-use std::collections::{HashMap, HashSet};
+use crate::fxhash::{HashMap, HashSet};
 
 use super::ast::*;
 use super::lexer::{decode_char, decode_float, decode_int, decode_string};
@@ -36,13 +36,13 @@ pub fn parse_all(sources: &SourceFiles, front: &mut FrontState, diags: &mut Diag
     let n = sources.files.len();
     front.ast.files = vec![FileAst::default(); n];
     // Module name of each file, read from its leading `module` declaration.
-    let mut by_module: HashMap<String, Vec<FileId>> = HashMap::new();
+    let mut by_module: HashMap<String, Vec<FileId>> = HashMap::default();
     for (id, file) in sources.iter() {
         let name = peek_module_name(sources.get(id).text.as_str(), front.tokens.file(id))
             .unwrap_or_else(|| file.default_module.clone());
         by_module.entry(name).or_default().push(id);
     }
-    let mut queued: HashSet<FileId> = HashSet::new();
+    let mut queued: HashSet<FileId> = HashSet::default();
     let mut work: Vec<FileId> = Vec::new();
     for (id, file) in sources.iter() {
         if file.origin == FileOrigin::User {
@@ -110,7 +110,7 @@ fn parse_file(
         diags,
         recovering: false,
         depth: 0,
-        heights: HashMap::new(),
+        heights: HashMap::default(),
         imports: Vec::new(),
         errors: 0,
     };

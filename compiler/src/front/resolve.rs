@@ -15,7 +15,7 @@
 //! they guard exist: they may use literals, operators and the module's manifest constants
 //! (`enum debug = true;`) and anonymous enum members declared with constant initializers.
 
-use std::collections::HashMap;
+use crate::fxhash::HashMap;
 
 use super::ast::*;
 use super::sema::*;
@@ -61,7 +61,7 @@ pub fn resolve_all(
         options,
         front,
         diags,
-        by_name: HashMap::new(),
+        by_name: HashMap::default(),
         depth: 0,
     };
     r.build_modules();
@@ -126,7 +126,7 @@ impl Resolver<'_> {
                 name,
                 file,
                 decls: Vec::new(),
-                scope: HashMap::new(),
+                scope: HashMap::default(),
                 imports: Vec::new(),
                 reachable: false,
             });

@@ -1,7 +1,7 @@
 //! Semantic tables shared by resolve, typeck and irgen. They are side tables indexed by
 //! AST ids, so the AST itself stays immutable after parsing.
 
-use std::collections::HashMap;
+use crate::fxhash::HashMap;
 
 use super::Ident;
 use super::ast::{DeclId, ExprId, StmtId, TypeExprId};

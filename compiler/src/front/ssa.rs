@@ -10,7 +10,7 @@
 //! drops unreachable blocks, resolves the forwarding and renumbers the instructions so the
 //! result has dense ids and satisfies `ir::verify`.
 
-use std::collections::HashMap;
+use crate::fxhash::HashMap;
 
 use crate::ir::{
     self, BlockData, BlockId, Body, Inst, InstData, InstId, StackSlot, StackSlotId, Terminator,
@@ -48,11 +48,11 @@ impl Builder {
             sealed: Vec::new(),
             terminated: Vec::new(),
             var_types: Vec::new(),
-            defs: HashMap::new(),
-            incomplete: HashMap::new(),
+            defs: HashMap::default(),
+            incomplete: HashMap::default(),
             alias: Vec::new(),
-            phi_block: HashMap::new(),
-            phi_users: HashMap::new(),
+            phi_block: HashMap::default(),
+            phi_users: HashMap::default(),
             pending: Vec::new(),
         };
         let entry = b.new_block();

@@ -31,7 +31,7 @@
 //! - overloads: exact = 0, widening within the same signedness (or a constant of the same
 //!   signedness that fits) = 1, any other implicit conversion = 2; the lowest total wins.
 
-use std::collections::{HashMap, HashSet};
+use crate::fxhash::{HashMap, HashSet};
 
 use super::ast::*;
 use super::resolve::{location, version_holds};
@@ -103,15 +103,15 @@ pub fn check_all(
         scopes: Vec::new(),
         loop_depth: 0,
         switch_depth: 0,
-        consts: HashMap::new(),
-        in_progress: HashSet::new(),
-        layout_done: HashSet::new(),
-        enum_done: HashSet::new(),
-        aliases: HashMap::new(),
-        local_decl_ctx: HashMap::new(),
-        checked_globals: HashSet::new(),
-        checked_sigs: HashSet::new(),
-        local_parent: HashMap::new(),
+        consts: HashMap::default(),
+        in_progress: HashSet::default(),
+        layout_done: HashSet::default(),
+        enum_done: HashSet::default(),
+        aliases: HashMap::default(),
+        local_decl_ctx: HashMap::default(),
+        checked_globals: HashSet::default(),
+        checked_sigs: HashSet::default(),
+        local_parent: HashMap::default(),
     };
     ck.run();
 }
@@ -1806,7 +1806,7 @@ impl Checker<'_> {
             let msg = format!("cannot switch on a value of type `{}`", self.tn(vt));
             self.error(self.span(value), msg);
         }
-        let mut seen: HashMap<i128, Span> = HashMap::new();
+        let mut seen: HashMap<i128, Span> = HashMap::default();
         self.switch_depth += 1;
         for c in cases {
             for &v in &c.values {

@@ -1,6 +1,6 @@
 //! Types of the language, interned in an arena: `TypeId` equality is type equality.
 
-use std::collections::HashMap;
+use crate::fxhash::HashMap;
 use std::fmt::Write;
 
 use super::Ident;
@@ -236,12 +236,12 @@ impl Default for Types {
     fn default() -> Self {
         let mut t = Types {
             kinds: Vec::new(),
-            map: HashMap::new(),
+            map: HashMap::default(),
             sigs: Vec::new(),
-            sig_map: HashMap::new(),
-            structs: HashMap::new(),
-            enum_base: HashMap::new(),
-            names: HashMap::new(),
+            sig_map: HashMap::default(),
+            structs: HashMap::default(),
+            enum_base: HashMap::default(),
+            names: HashMap::default(),
         };
         for k in [
             TypeKind::Error,
