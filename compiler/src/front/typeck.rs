@@ -1383,10 +1383,12 @@ impl Checker<'_> {
                     TypeKind::Enum(d) => d,
                     _ => return None,
                 })?;
+                // One step worse than the base type's own conversion, so overloads rank
+                // an enum argument as they rank its base type.
                 if *base == to {
                     Some(1)
                 } else {
-                    self.implicit_rank(*base, to, None).map(|r| r.max(2))
+                    self.implicit_rank(*base, to, None).map(|r| r + 1)
                 }
             }
             (TypeKind::Int(_), TypeKind::Float(_)) => Some(2),
