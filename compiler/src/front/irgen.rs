@@ -972,6 +972,20 @@ impl FnGen<'_, '_> {
     fn place(&mut self, e: ExprId) -> Place {
         let ty = self.typed().expr_ty[e.index()];
         match self.ast().expr(e).kind.clone() {
+            // A module variable named with its module (`counter.count`).
+            ExprKind::Member { .. } if matches!(self.typed().res(e), Res::Global(_)) => {
+                let Res::Global(g) = self.typed().res(e) else {
+                    return self.spill(e, ty);
+                };
+                let gid = self.m.globals[&g];
+                let addr = self.emit(
+                    Inst::SymbolAddr {
+                        symbol: SymbolRef::Global(gid),
+                    },
+                    ir::Type::Ptr,
+                );
+                Place::Mem(addr, ty)
+            }
             ExprKind::Ident(_) => match self.typed().res(e) {
                 Res::Local(l) => self.local_place(l),
                 Res::Global(g) => {
@@ -1344,6 +1358,10 @@ impl FnGen<'_, '_> {
                         self.make_slice(p, n)
                     }
                 }
+            }
+            ExprKind::Member { .. } if matches!(self.typed().res(e), Res::Global(_)) => {
+                let p = self.place(e);
+                self.read_place(p)
             }
             ExprKind::Member { base, .. } => match self.typed().members.get(&e).copied() {
                 Some(MemberRes::Field { .. }) => {

@@ -1972,7 +1972,8 @@ impl Checker<'_> {
             }
             ExprKind::Member { base, .. } => match self.typed.members.get(&e) {
                 Some(MemberRes::Field { through_ptr, .. }) => *through_ptr || self.is_lvalue(*base),
-                _ => false,
+                // A module variable named with its module (`counter.count`).
+                _ => matches!(self.typed.res(e), Res::Global(_)),
             },
             _ => false,
         }
