@@ -484,11 +484,11 @@ impl Types {
                 let stop = next.min(end);
                 while off < stop {
                     let left = stop - off;
-                    let (ty, n) = if left >= 8 && off % 8 == 0 {
+                    let (ty, n) = if left >= 8 && off.is_multiple_of(8) {
                         (ir::Type::I64, 8)
-                    } else if left >= 4 && off % 4 == 0 {
+                    } else if left >= 4 && off.is_multiple_of(4) {
                         (ir::Type::I32, 4)
-                    } else if left >= 2 && off % 2 == 0 {
+                    } else if left >= 2 && off.is_multiple_of(2) {
                         (ir::Type::I16, 2)
                     } else {
                         (ir::Type::I8, 1)
