@@ -24,7 +24,7 @@ use crate::input;
 use crate::layout::{Layout, align_up};
 use crate::object_module::{Binding, ObjectModule, RelocKind, SectionKind, SymbolDef};
 use crate::relocate::{self, Site};
-use crate::resolve::{self, Def, ExtId, UndefinedPolicy};
+use crate::resolve::{self, Def, ExtId};
 
 /// Addresses of host functions and data the JIT code may refer to by name.
 #[derive(Clone, Debug, Default)]
@@ -127,7 +127,7 @@ impl JitImage {
         options: &JitOptions,
     ) -> Result<JitImage, LinkError> {
         input::validate_all(modules)?;
-        let res = resolve::resolve(modules, UndefinedPolicy::External)?;
+        let res = resolve::resolve(modules)?;
 
         // Host addresses of every external, before anything is mapped.
         let mut ext_addr = Vec::with_capacity(res.externals.len());
@@ -187,9 +187,9 @@ impl JitImage {
 
         // Layout.
         let mut layout = Layout::new();
-        let text = layout.add_output(".text", SectionKind::Text);
-        let rodata = layout.add_output(".rodata", SectionKind::ReadOnlyData);
-        let data = layout.add_output(".data", SectionKind::Data);
+        let text = layout.add_output(SectionKind::Text);
+        let rodata = layout.add_output(SectionKind::ReadOnlyData);
+        let data = layout.add_output(SectionKind::Data);
         layout.place_inputs(modules, |kind| match kind {
             SectionKind::Text => text,
             SectionKind::ReadOnlyData => rodata,

@@ -16,7 +16,6 @@ pub(crate) type OutId = usize;
 
 #[derive(Clone, Debug)]
 pub(crate) struct OutputSection {
-    pub name: String,
     pub kind: SectionKind,
     pub align: u64,
     /// Size in memory.
@@ -46,9 +45,8 @@ impl Layout {
         }
     }
 
-    pub fn add_output(&mut self, name: &str, kind: SectionKind) -> OutId {
+    pub fn add_output(&mut self, kind: SectionKind) -> OutId {
         self.sections.push(OutputSection {
-            name: name.to_string(),
             kind,
             align: 1,
             size: 0,

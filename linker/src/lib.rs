@@ -13,7 +13,6 @@ pub mod jit;
 mod layout;
 pub mod ld;
 pub mod object_module;
-mod pe;
 mod relocate;
 mod resolve;
 pub mod target;
@@ -75,7 +74,7 @@ impl Default for LinkOptions {
 pub fn link(modules: Vec<ObjectModule>, options: &LinkOptions) -> Result<Vec<u8>, LinkError> {
     match options.target {
         Target::LinuxX64 => link_elf(&modules, options),
-        Target::WindowsX64 => pe::write(&modules, options),
+        Target::WindowsX64 => link_pe(&modules, options),
     }
 }
 
@@ -90,6 +89,29 @@ pub const SYSTEM_LIBRARY_DIRS: &[&str] = &[
     "/lib",
     "/usr/lib",
 ];
+
+/// windows-x64: the modules become COFF objects (`coff::input::from_module`) linked by the
+/// same PE linker that links MinGW's objects; imports become lazy import stubs.
+fn link_pe(modules: &[ObjectModule], options: &LinkOptions) -> Result<Vec<u8>, LinkError> {
+    input::validate_all(modules)?;
+    let mut cfg = coff::Config {
+        entry: Some(options.entry_symbol().to_string()),
+        ..coff::Config::default()
+    };
+    let mut imports = Vec::new();
+    for m in modules {
+        let (obj, specs) = coff::input::from_module(m)?;
+        cfg.inputs.push(coff::args::Input::Object(Box::new(obj)));
+        for s in specs {
+            if !imports.contains(&s) {
+                imports.push(s);
+            }
+        }
+    }
+    cfg.inputs
+        .extend(imports.into_iter().map(coff::args::Input::Import));
+    coff::link(&cfg)
+}
 
 fn link_elf(modules: &[ObjectModule], options: &LinkOptions) -> Result<Vec<u8>, LinkError> {
     input::validate_all(modules)?;

@@ -5,7 +5,7 @@
 //! address, an import thunk, a JIT stub, or (for `GotPcRel32`) the slot that holds S.
 
 use crate::error::LinkError;
-use crate::layout::{Layout, OutId};
+use crate::layout::Layout;
 use crate::object_module::{ObjectModule, RelocKind, Symbol};
 use crate::resolve::{Def, Resolution};
 
@@ -20,24 +20,16 @@ pub(crate) struct Site<'a> {
     pub place: u64,
 }
 
-/// A 64-bit field holding an address: the PE writer turns these into base relocations.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct AbsField {
-    pub out: OutId,
-    pub offset: u64,
-}
-
 /// Applies every relocation of every module into `bufs` (one buffer per output section, as
 /// returned by `Layout::fill`). `target` returns the address used for S (for `GotPcRel32`:
-/// the slot address G). Returns the 64-bit fields whose value depends on the load address.
+/// the slot address G).
 pub(crate) fn apply(
     modules: &[ObjectModule],
     res: &Resolution,
     layout: &Layout,
     bufs: &mut [Vec<u8>],
     mut target: impl FnMut(&Site) -> Result<u64, LinkError>,
-) -> Result<Vec<AbsField>, LinkError> {
-    let mut abs_fields = Vec::new();
+) -> Result<(), LinkError> {
     let mut errors = Vec::new();
     for (mi, module) in modules.iter().enumerate() {
         for (si, section) in module.sections.iter().enumerate() {
@@ -78,12 +70,6 @@ pub(crate) fn apply(
                 match reloc.kind {
                     RelocKind::Abs64 => {
                         buf[field..field + 8].copy_from_slice(&(value as u64).to_le_bytes());
-                        if !matches!(def, Def::Absolute(_)) {
-                            abs_fields.push(AbsField {
-                                out,
-                                offset: field as u64,
-                            });
-                        }
                     }
                     RelocKind::Abs32 => match u32::try_from(value) {
                         Ok(v) => buf[field..field + 4].copy_from_slice(&v.to_le_bytes()),
@@ -102,7 +88,7 @@ pub(crate) fn apply(
     }
     match LinkError::from_list(errors) {
         Some(e) => Err(e),
-        None => Ok(abs_fields),
+        None => Ok(()),
     }
 }
 

@@ -6,10 +6,10 @@
 //! referenced symbols are resolved, so an unreferenced undefined or imported symbol costs
 //! nothing and imports are exactly those the program uses.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::error::LinkError;
-use crate::object_module::{Binding, ObjectModule, SectionId, SymbolDef, SymbolId, SymbolKind};
+use crate::object_module::{Binding, ObjectModule, SectionId, SymbolDef, SymbolId};
 
 /// Index into [`Resolution::externals`].
 pub(crate) type ExtId = usize;
@@ -35,18 +35,8 @@ pub(crate) struct External {
     pub name: String,
     /// The library named by `SymbolDef::Import`, `None` for a plain undefined symbol.
     pub library: Option<String>,
-    pub kind: SymbolKind,
     /// Name of the first module that refers to it (for error messages).
     pub module: String,
-}
-
-/// What to do with an undefined, non-weak symbol that no module defines.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum UndefinedPolicy {
-    /// A link error naming the symbol and the module that refers to it.
-    Error,
-    /// An external symbol (the JIT looks it up among the host symbols).
-    External,
 }
 
 /// The result of resolution.
@@ -86,11 +76,10 @@ fn defined(module: usize, def: &SymbolDef) -> Option<Def> {
     }
 }
 
-/// Builds the global table and resolves every referenced symbol.
-pub(crate) fn resolve(
-    modules: &[ObjectModule],
-    policy: UndefinedPolicy,
-) -> Result<Resolution, LinkError> {
+/// Builds the global table and resolves every referenced symbol. An undefined, non-weak
+/// symbol that no module defines becomes an external (the JIT looks it up among the host
+/// symbols and reports it when missing).
+pub(crate) fn resolve(modules: &[ObjectModule]) -> Result<Resolution, LinkError> {
     let mut errors = Vec::new();
     let mut globals: HashMap<String, (usize, SymbolId)> = HashMap::new();
     for (m, module) in modules.iter().enumerate() {
@@ -148,8 +137,6 @@ pub(crate) fn resolve(
         globals,
     };
     let mut ext_by_name: HashMap<String, ExtId> = HashMap::new();
-    let mut reported: HashSet<(String, String)> = HashSet::new();
-    let mut errors = Vec::new();
     for (m, module) in modules.iter().enumerate() {
         for section in &module.sections {
             for reloc in &section.relocations {
@@ -179,7 +166,7 @@ pub(crate) fn resolve(
                     ))
                 } else if sym.binding == Binding::Weak {
                     Def::Absolute(0)
-                } else if policy == UndefinedPolicy::External {
+                } else {
                     Def::External(external(
                         &mut res,
                         &mut ext_by_name,
@@ -187,23 +174,12 @@ pub(crate) fn resolve(
                         None,
                         &module.name,
                     ))
-                } else {
-                    if reported.insert((sym.name.clone(), module.name.clone())) {
-                        errors.push(LinkError::UndefinedSymbol {
-                            name: sym.name.clone(),
-                            module: module.name.clone(),
-                        });
-                    }
-                    Def::Absolute(0)
                 };
                 res.defs[m][idx] = Some(def);
             }
         }
     }
-    match LinkError::from_list(errors) {
-        Some(e) => Err(e),
-        None => Ok(res),
-    }
+    Ok(res)
 }
 
 fn external(
@@ -224,30 +200,8 @@ fn external(
     res.externals.push(External {
         name: sym.name.clone(),
         library: library.cloned(),
-        kind: sym.kind,
         module: module.to_string(),
     });
     by_name.insert(sym.name.clone(), id);
     id
-}
-
-/// Resolves the entry symbol by name: a global or weak definition, else the first local
-/// definition with that name.
-pub(crate) fn entry(
-    res: &Resolution,
-    modules: &[ObjectModule],
-    name: &str,
-) -> Result<Def, LinkError> {
-    if let Some(def) = res.global(modules, name) {
-        return Ok(def);
-    }
-    modules
-        .iter()
-        .enumerate()
-        .flat_map(|(m, module)| module.symbols.iter().map(move |s| (m, s)))
-        .find(|(_, s)| s.binding == Binding::Local && s.name == name)
-        .and_then(|(m, s)| defined(m, &s.def))
-        .ok_or_else(|| LinkError::MissingEntry {
-            name: name.to_string(),
-        })
 }

@@ -468,7 +468,7 @@ fn bad_inputs_are_clear_errors() {
             state ^= state >> 7;
             state ^= state << 17;
             let i = (state % b.len() as u64) as usize;
-            b[i] ^= 1 << (state >> 60) as u8 % 8;
+            b[i] ^= 1 << ((state >> 60) as u8 % 8);
         }
         let _ = meteor_linker::coff::input::read_object("flip.o", &b);
     }

@@ -82,7 +82,11 @@ fn headers_imports_and_relocations() {
         .iter()
         .map(|s| String::from_utf8_lossy(s.name().unwrap().as_bytes()).into())
         .collect();
-    assert_eq!(names, [".text", ".rdata", ".data", ".reloc"]);
+    // GNU ld's order (the PE linker links MinGW objects too): code, data, read-only data.
+    assert_eq!(
+        names,
+        [".text", ".data", ".rdata", ".bss", ".idata", ".reloc"]
+    );
     for s in &pe.sections {
         let c = s.characteristics;
         assert!(
@@ -95,11 +99,11 @@ fn headers_imports_and_relocations() {
     assert!(
         pe.entry >= text.virtual_address && pe.entry < text.virtual_address + text.virtual_size
     );
-    let data = &pe.sections[2];
-    assert!(
-        data.virtual_size > data.size_of_raw_data || data.size_of_raw_data == 0x200,
-        "bss folded into .data"
-    );
+    let data = &pe.sections[1];
+    assert_eq!(data.characteristics, 0xC000_0040);
+    let bss = &pe.sections[3];
+    assert_eq!(bss.size_of_raw_data, 0, ".bss takes no file space");
+    assert_eq!(bss.characteristics, 0xC000_0080);
 
     // Exactly the used imports, one DLL.
     let mut imports: Vec<(String, String)> = pe

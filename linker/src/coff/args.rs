@@ -12,6 +12,8 @@ pub enum Input {
     Lib(String, bool),
     /// An in-memory object (a Meteor module written as COFF by `input::from_module`).
     Object(Box<super::ObjFile>),
+    /// An importable symbol (a Meteor module's `Import`), lazy like a DLL export.
+    Import(super::input::ImportSpec),
 }
 
 #[derive(Clone, Debug)]

@@ -361,7 +361,7 @@ fn import_archive(dll: &str) -> String {
 /// The head piece for `dll`: the `.idata$2` descriptor pointing at the DLL's ILT
 /// (`.idata$4`), name (`.idata$7`) and IAT (`.idata$5`).
 pub fn import_head(dll: &str) -> ObjFile {
-    let tag = sanitize(dll);
+    let tag = sanitize(&dll.to_ascii_lowercase());
     let mut o = ObjFile::new(format!("<import head {dll}>"));
     o.archive = import_archive(dll);
     o.member = "h".into();
@@ -380,7 +380,7 @@ pub fn import_head(dll: &str) -> ObjFile {
 
 /// The tail piece: null ILT/IAT entries and the DLL name.
 pub fn import_tail(dll: &str) -> ObjFile {
-    let tag = sanitize(dll);
+    let tag = sanitize(&dll.to_ascii_lowercase());
     let mut o = ObjFile::new(format!("<import tail {dll}>"));
     o.archive = import_archive(dll);
     o.member = "t".into();
@@ -395,7 +395,7 @@ pub fn import_tail(dll: &str) -> ObjFile {
 
 /// The piece for one import: ILT and IAT entries, hint/name, and for code the thunk `X`.
 pub fn import_stub(spec: &ImportSpec, serial: usize) -> ObjFile {
-    let tag = sanitize(&spec.dll);
+    let tag = sanitize(&spec.dll.to_ascii_lowercase());
     let mut o = ObjFile::new(format!("<import {} from {}>", spec.symbol, spec.dll));
     o.archive = import_archive(&spec.dll);
     o.member = format!("s{serial:08}");
@@ -437,4 +437,170 @@ pub fn import_defines(spec: &ImportSpec) -> Vec<String> {
         v.push(spec.symbol.clone());
     }
     v
+}
+
+/// `kernel32` → `kernel32.dll` (names with an extension are kept).
+pub fn dll_file_name(library: &str) -> String {
+    let file = library.rsplit(['/', '\\']).next().unwrap_or(library);
+    if file.contains('.') {
+        library.to_string()
+    } else {
+        format!("{library}.dll")
+    }
+}
+
+/// A Meteor `ObjectModule` as a COFF object, plus the imports it declares. ELF-style
+/// `S + A - P` relocations become COFF ones with the addend in place (`REL32` stores
+/// `A + 4`); `GotPcRel32` goes to `__imp_X` for imports and to a local 8-byte slot
+/// (`ADDR64`) otherwise; weak definitions become weak externals with a local default.
+pub fn from_module(
+    m: &crate::ObjectModule,
+) -> Result<(ObjFile, Vec<ImportSpec>), crate::LinkError> {
+    use crate::object_module::{Binding, RelocKind, SectionKind, SymbolDef, SymbolKind};
+    let bad = |msg: String| crate::LinkError::invalid(&m.name, msg);
+    let mut o = ObjFile::new(m.name.clone());
+    for s in &m.sections {
+        let (name, flags) = match s.kind {
+            SectionKind::Text => (".text", CODE),
+            SectionKind::ReadOnlyData => (".rdata", RDATA),
+            SectionKind::Data => (".data", DATA),
+            SectionKind::Bss => (".bss", BSS),
+        };
+        let idx = o.add_section(name, flags, s.align.max(1), s.data.clone());
+        o.sections[idx as usize - 1].size = s.size;
+    }
+    let mut imports: Vec<ImportSpec> = Vec::new();
+    // Undefined and imported symbols count only when a relocation refers to them (an
+    // unreferenced `Import` declaration imports nothing).
+    let used: std::collections::HashSet<u32> = m
+        .sections
+        .iter()
+        .flat_map(|s| s.relocations.iter().map(|r| r.symbol.0))
+        .collect();
+    let mut sym_index: Vec<u32> = Vec::with_capacity(m.symbols.len());
+    for (i, s) in m.symbols.iter().enumerate() {
+        if let SymbolDef::Import { library } = &s.def {
+            // Declarations are lazy imports for every module; pulled in only when used.
+            let spec = ImportSpec {
+                dll: dll_file_name(library),
+                symbol: s.name.clone(),
+                import_name: Some(s.name.clone()),
+                ordinal: 0,
+                code: s.kind != SymbolKind::Data,
+            };
+            if !imports.contains(&spec) {
+                imports.push(spec);
+            }
+        }
+        if matches!(s.def, SymbolDef::Undefined | SymbolDef::Import { .. })
+            && !used.contains(&(i as u32))
+        {
+            sym_index.push(u32::MAX);
+            continue;
+        }
+        let idx = match &s.def {
+            SymbolDef::Defined {
+                section, offset, ..
+            } => {
+                let value = u32::try_from(*offset)
+                    .map_err(|_| bad(format!("symbol `{}`: offset too large", s.name)))?;
+                let sec = section.0 as i32 + 1;
+                match s.binding {
+                    Binding::Local => o.add_symbol(&s.name, sec, value, CLASS_STATIC),
+                    Binding::Global => o.add_symbol(&s.name, sec, value, CLASS_EXTERNAL),
+                    Binding::Weak => {
+                        let d = o.add_symbol(
+                            &format!("{}$weak_default", s.name),
+                            sec,
+                            value,
+                            CLASS_STATIC,
+                        );
+                        let w = o.add_symbol(&s.name, 0, 0, CLASS_WEAK_EXTERNAL);
+                        o.symbols[w as usize].weak_default = Some(d);
+                        w
+                    }
+                }
+            }
+            SymbolDef::Absolute(v) => {
+                let value = u32::try_from(*v).map_err(|_| {
+                    bad(format!("absolute symbol `{}` does not fit 32 bits", s.name))
+                })?;
+                let class = if s.binding == Binding::Local {
+                    CLASS_STATIC
+                } else {
+                    CLASS_EXTERNAL
+                };
+                o.add_symbol(&s.name, -1, value, class)
+            }
+            SymbolDef::Undefined => o.add_symbol(&s.name, 0, 0, CLASS_EXTERNAL),
+            SymbolDef::Import { .. } => o.add_symbol(&s.name, 0, 0, CLASS_EXTERNAL),
+        };
+        sym_index.push(idx);
+    }
+    let mut imp_syms: std::collections::HashMap<String, u32> = Default::default();
+    let mut got_slots: std::collections::HashMap<u32, u32> = Default::default();
+    for (si, s) in m.sections.iter().enumerate() {
+        for r in &s.relocations {
+            let target = &m.symbols[r.symbol.0 as usize];
+            let sym = sym_index[r.symbol.0 as usize];
+            let at = r.offset as usize;
+            let is_import = matches!(target.def, SymbolDef::Import { .. });
+            if is_import && target.kind == SymbolKind::Data && r.kind != RelocKind::GotPcRel32 {
+                return Err(crate::LinkError::unsupported(format!(
+                    "data import `{}` (referenced by `{}`) must be accessed through its import address table slot (GotPcRel32)",
+                    target.name, m.name
+                )));
+            }
+            let sec_no = si as i32 + 1;
+            let data = &mut o.sections[si].data;
+            let put32 = |data: &mut Vec<u8>, v: i64| -> Result<(), crate::LinkError> {
+                let v = i32::try_from(v).map_err(|_| {
+                    bad(format!(
+                        "relocation addend {v} at {at:#x} does not fit 32 bits"
+                    ))
+                })?;
+                data[at..at + 4].copy_from_slice(&v.to_le_bytes());
+                Ok(())
+            };
+            let (typ, rsym) = match r.kind {
+                RelocKind::Abs64 => {
+                    data[at..at + 8].copy_from_slice(&r.addend.to_le_bytes());
+                    (IMAGE_REL_AMD64_ADDR64, sym)
+                }
+                RelocKind::Abs32 | RelocKind::Abs32S => {
+                    put32(data, r.addend)?;
+                    (IMAGE_REL_AMD64_ADDR32, sym)
+                }
+                RelocKind::PcRel32 | RelocKind::Branch32 => {
+                    put32(data, r.addend + 4)?;
+                    (IMAGE_REL_AMD64_REL32, sym)
+                }
+                RelocKind::GotPcRel32 => {
+                    put32(data, r.addend + 4)?;
+                    let slot = if is_import {
+                        let name = format!("__imp_{}", target.name);
+                        match imp_syms.get(&name) {
+                            Some(&s) => s,
+                            None => {
+                                let s = o.add_symbol(&name, 0, 0, CLASS_EXTERNAL);
+                                imp_syms.insert(name, s);
+                                s
+                            }
+                        }
+                    } else if let Some(&s) = got_slots.get(&sym) {
+                        s
+                    } else {
+                        let sec = o.add_section(".rdata", RDATA, 8, vec![0; 8]);
+                        let s = o.add_symbol(&format!("{}$got", target.name), sec, 0, CLASS_STATIC);
+                        o.add_reloc(sec, 0, sym, IMAGE_REL_AMD64_ADDR64);
+                        got_slots.insert(sym, s);
+                        s
+                    };
+                    (IMAGE_REL_AMD64_REL32, slot)
+                }
+            };
+            o.add_reloc(sec_no, r.offset as u32, rsym, typ);
+        }
+    }
+    Ok((o, imports))
 }

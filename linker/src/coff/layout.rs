@@ -160,6 +160,23 @@ pub fn layout(ctx: &mut Ctx) -> Result<Layout, LinkError> {
         }
     }
 
+    // The linker's own sections only when something refers to their symbols.
+    for si in 0..ctx.files[0].sections.len() {
+        let referenced = ctx.files[0].symbols.iter().enumerate().any(|(i, s)| {
+            s.section == si as i32 + 1 && {
+                let g = ctx.sym_global[0][i];
+                g != NONE
+                    && ctx.globals[g as usize].referenced_by.is_some()
+                    && matches!(ctx.globals[g as usize].def, GDef::Defined { file: 0, .. })
+            }
+        });
+        // `.ctors`/`.dtors` tails go with their heads.
+        let head_live = si % 2 == 1 && si < 4 && ctx.live[0][si - 1];
+        if si as u32 != resolve::NULL_IMPORT_SECTION {
+            ctx.live[0][si] = referenced || head_live;
+        }
+    }
+
     // Assign input sections to output sections, sorted by name.
     let mut outs: Vec<OutSection> = OUTPUTS
         .iter()

@@ -222,6 +222,7 @@ fn load_path(path: &Path, whole: bool) -> Result<Loaded, LinkError> {
 pub fn resolve(cfg: &Config) -> Result<Ctx<'_>, LinkError> {
     let mut loaded: Vec<Loaded> = Vec::new();
     let mut objects: Vec<ObjFile> = Vec::new();
+    let mut imports: Vec<ImportSpec> = Vec::new();
     for (i, inp) in cfg.inputs.iter().enumerate() {
         let whole = cfg.whole_archive.contains(&i);
         match inp {
@@ -247,11 +248,20 @@ pub fn resolve(cfg: &Config) -> Result<Ctx<'_>, LinkError> {
                 });
                 objects.push((**o).clone());
             }
+            Input::Import(spec) => {
+                loaded.push(Loaded {
+                    name: format!("<import {}>", spec.symbol),
+                    data: Vec::new(),
+                    kind: FileKind::Unknown,
+                    whole: false,
+                });
+                imports.push(spec.clone());
+            }
         }
     }
     let mut seen_default: Vec<String> = Vec::new();
     loop {
-        let (ctx, defaultlibs) = resolve_loaded(cfg, &loaded, &objects)?;
+        let (ctx, defaultlibs) = resolve_loaded(cfg, &loaded, &objects, &imports)?;
         let mut added = false;
         for lib in defaultlibs {
             let key = lib.to_ascii_lowercase();
@@ -296,6 +306,7 @@ fn resolve_loaded<'c>(
     cfg: &'c Config,
     loaded: &[Loaded],
     objects: &[ObjFile],
+    extra_imports: &[ImportSpec],
 ) -> Result<(Ctx<'c>, Vec<String>), LinkError> {
     let mut r = Resolver {
         ctx: Ctx {
@@ -335,8 +346,18 @@ fn resolve_loaded<'c>(
     }
     r.add_file(linker_file(cfg))?;
     let mut objects = objects.iter();
+    let mut extra_imports = extra_imports.iter();
     for l in loaded {
         match l.kind {
+            FileKind::Unknown if l.name.starts_with("<import ") => {
+                if let Some(spec) = extra_imports.next() {
+                    let id = r.imports.len() as u32;
+                    for name in input::import_defines(spec) {
+                        r.add_lazy(&name, GDef::LazyImport(id));
+                    }
+                    r.imports.push(spec.clone());
+                }
+            }
             FileKind::Unknown => {
                 if let Some(o) = objects.next() {
                     r.add_file(o.clone())?;
@@ -578,10 +599,10 @@ impl<'a, 'c> Resolver<'a, 'c> {
                 .map(|rest| format!(".text${rest}"));
             if let Some(t) = text.and_then(|t| obj.sections.iter().position(|s| s.name == t)) {
                 obj.sections[si].comdat = Some(Comdat::Associative(t as u32));
-            } else if self.linkonce.contains_key(&name) {
-                live[si] = false;
+            } else if let std::collections::hash_map::Entry::Vacant(v) = self.linkonce.entry(name) {
+                v.insert((fi, si as u32));
             } else {
-                self.linkonce.insert(name, (fi, si as u32));
+                live[si] = false;
             }
         }
         let mut sym_global = vec![NONE; obj.symbols.len()];
@@ -1034,19 +1055,6 @@ fn split_directives(text: &str) -> Vec<String> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::split_directives;
-
-    #[test]
-    fn directives_split_on_whitespace_outside_quotes() {
-        assert_eq!(
-            split_directives(" -export:\"a b\",data  -aligncomm:\"x\",4\0"),
-            vec!["-export:\"a b\",data", "-aligncomm:\"x\",4"]
-        );
-    }
-}
-
 /// Sort keys that keep the `__CTOR_LIST__`/`__DTOR_LIST__` markers around the inputs.
 pub fn ctor_sort_key(name: &str) -> Option<String> {
     for list in [".ctors", ".dtors"] {
@@ -1117,3 +1125,16 @@ fn linker_file(cfg: &Config) -> ObjFile {
 pub const PSEUDO_LIST_SECTION: u32 = 4;
 /// Index of the null import descriptor section in the linker file.
 pub const NULL_IMPORT_SECTION: u32 = 5;
+
+#[cfg(test)]
+mod tests {
+    use super::split_directives;
+
+    #[test]
+    fn directives_split_on_whitespace_outside_quotes() {
+        assert_eq!(
+            split_directives(" -export:\"a b\",data  -aligncomm:\"x\",4\0"),
+            vec!["-export:\"a b\",data", "-aligncomm:\"x\",4"]
+        );
+    }
+}

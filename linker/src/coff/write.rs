@@ -296,12 +296,11 @@ pub fn write(ctx: &Ctx, lay: &Layout) -> Result<Vec<u8>, LinkError> {
             reloc.u16(e);
         }
     }
-    if reloc.len() == 0 {
-        reloc.u32(0).u32(12).u16(0).u16(0);
-    }
+    let has_reloc = reloc.len() > 0;
     let reloc_size = reloc.len();
     let reloc_raw = align_up(reloc_size, FILE_ALIGN);
     let size_of_image = align_up(lay.reloc_rva + reloc_size, SECTION_ALIGN);
+    let reloc_raw = if has_reloc { reloc_raw } else { 0 };
 
     // Entry point.
     let entry_rva = match ctx.lookup(&ctx.entry) {
@@ -334,7 +333,9 @@ pub fn write(ctx: &Ctx, lay: &Layout) -> Result<Vec<u8>, LinkError> {
     if let Some(p) = lay.outs.iter().find(|o| o.name == ".pdata" && o.size > 0) {
         dirs[3] = (p.rva as u32, p.size as u32);
     }
-    dirs[5] = (lay.reloc_rva as u32, reloc_size as u32);
+    if has_reloc {
+        dirs[5] = (lay.reloc_rva as u32, reloc_size as u32);
+    }
     if let Some(g) = ctx.lookup("_tls_used")
         && let Some(rva) = lay.global_rva(ctx, g)
     {
@@ -345,7 +346,7 @@ pub fn write(ctx: &Ctx, lay: &Layout) -> Result<Vec<u8>, LinkError> {
     let present: Vec<usize> = (0..lay.outs.len())
         .filter(|&i| lay.outs[i].size > 0)
         .collect();
-    let nsections = present.len() as u16 + 1;
+    let nsections = present.len() as u16 + has_reloc as u16;
     let mut f = Buf::new();
     f.bytes(b"MZ")
         .u16(0x90)
@@ -361,7 +362,7 @@ pub fn write(ctx: &Ctx, lay: &Layout) -> Result<Vec<u8>, LinkError> {
         .bytes(DOS_STUB)
         .pad_to(PE_OFFSET);
     f.bytes(b"PE\0\0");
-    let mut characteristics = 0x0002 | 0x0020 * cfg.large_address_aware as u16; // EXECUTABLE_IMAGE, LARGE_ADDRESS_AWARE
+    let mut characteristics = 0x0002 | (0x0020 * cfg.large_address_aware as u16); // EXECUTABLE_IMAGE, LARGE_ADDRESS_AWARE
     if cfg.dll {
         characteristics |= 0x2000;
     }
@@ -439,14 +440,16 @@ pub fn write(ctx: &Ctx, lay: &Layout) -> Result<Vec<u8>, LinkError> {
             o.flags,
         );
     }
-    header(
-        &mut f,
-        ".reloc",
-        reloc_size,
-        lay.reloc_rva,
-        (lay.reloc_file_off, reloc_raw),
-        SCN_CNT_INITIALIZED_DATA | SCN_MEM_DISCARDABLE | SCN_MEM_READ,
-    );
+    if has_reloc {
+        header(
+            &mut f,
+            ".reloc",
+            reloc_size,
+            lay.reloc_rva,
+            (lay.reloc_file_off, reloc_raw),
+            SCN_CNT_INITIALIZED_DATA | SCN_MEM_DISCARDABLE | SCN_MEM_READ,
+        );
+    }
     if f.len() > lay.headers_size {
         return Err(LinkError::unsupported(
             "internal error: PE headers exceed their space",
@@ -460,8 +463,10 @@ pub fn write(ctx: &Ctx, lay: &Layout) -> Result<Vec<u8>, LinkError> {
             f.pad_to(o.file_off + o.raw_size);
         }
     }
-    f.put_at(lay.reloc_file_off, &reloc.data);
-    f.pad_to(lay.reloc_file_off + reloc_raw);
+    if has_reloc {
+        f.put_at(lay.reloc_file_off, &reloc.data);
+        f.pad_to(lay.reloc_file_off + reloc_raw);
+    }
     Ok(f.data)
 }
 
