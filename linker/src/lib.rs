@@ -3,7 +3,7 @@
 //! Stages, each its own module: [`input`] (checking `ObjectModule`s, reading ELF `.o`
 //! files), `resolve` (the symbol table), `layout` (output sections and addresses),
 //! `relocate` (applying relocations with overflow checks), and the writers `elf` (static
-//! ELF64 executable), `pe` (PE32+ executable) and [`jit`] (in-process image).
+//! ELF64 executable), [`coff`] (the PE/COFF linker) and [`jit`] (in-process image).
 
 mod bytes;
 pub mod coff;
