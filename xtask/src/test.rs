@@ -1,6 +1,6 @@
 //! `cargo xtask test`: every check the project has, in order, then one summary line.
 //!
-//! Steps: `cargo fmt --all --check`, `cargo clippy --workspace --all-targets -- -D
+//! Steps: `cargo xtask runtime` (the allocator runtime, both modes), `cargo fmt --all --check`, `cargo clippy --workspace --all-targets -- -D
 //! warnings`, `cargo test --workspace --no-fail-fast` (unit tests and the HAR corpus),
 //! actionlint on `.github/workflows/*.yml`. A failing step does not stop the later ones.
 //! The last line is `summary: P passed, F failed, S skipped`: the libtest results of all
@@ -74,6 +74,24 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let cargo = util::cargo();
     let mut totals = Counts::default();
     let mut results = Vec::new();
+
+    // The allocator runtime in both modes for every target (DESIGN.md: `cargo xtask test`
+    // builds both runtime modes first), into target/runtime/<target>/<mode>/.
+    let name = "cargo xtask runtime (static + dll modes)";
+    let (outcome, secs) = util::timed(name, || crate::runtime::run(&[]));
+    let (ok, note) = match outcome {
+        Ok(()) => (true, String::new()),
+        Err(e) => (false, format!("{e:#}")),
+    };
+    finish_step(
+        &mut results,
+        &mut totals,
+        name,
+        ok,
+        note,
+        Counts::default(),
+        secs,
+    );
 
     let plain_steps: [(&str, &[&str]); 2] = [
         ("cargo fmt --all --check", &["fmt", "--all", "--check"]),
