@@ -582,6 +582,56 @@ impl Asm {
         );
     }
 
+    /// x87 `fld m32/m64`: pushes a float from memory.
+    pub fn fld(&mut self, double: bool, rm: Rm) {
+        debug_assert!(!matches!(rm, Rm::Reg(_)));
+        let opc = if double { 0xDD } else { 0xD9 };
+        self.enc(false, false, &[opc], 0, false, rm, false, 0);
+    }
+
+    /// x87 `fstp m32/m64`: pops `st0` to memory (rounding to the format; exact for a
+    /// remainder of values of that format).
+    pub fn fstp(&mut self, double: bool, rm: Rm) {
+        debug_assert!(!matches!(rm, Rm::Reg(_)));
+        let opc = if double { 0xDD } else { 0xD9 };
+        self.enc(false, false, &[opc], 3, false, rm, false, 0);
+    }
+
+    /// x87 `fstp st1`: keeps `st0` and pops (drops the old `st1`).
+    pub fn fstp_st1(&mut self) {
+        self.buf.extend_from_slice(&[0xDD, 0xD9]);
+    }
+
+    /// `l: fprem; fnstsw status; test byte [status + 1], 4; jnz l`: reduces `st0` modulo
+    /// `st1` until the status word's C2 bit (bit 10) says the reduction is complete.
+    /// `status` is a 2-byte memory scratch; destroys the flags.
+    pub fn fprem_loop(&mut self, status: Rm) {
+        let Rm::Mem { base, disp } = status else {
+            debug_assert!(false, "fprem_loop needs a memory operand");
+            return;
+        };
+        let start = self.buf.len();
+        self.buf.extend_from_slice(&[0xD9, 0xF8]);
+        self.enc(false, false, &[0xDD], 7, false, status, false, 0);
+        self.enc(
+            false,
+            false,
+            &[0xF6],
+            0,
+            false,
+            Rm::Mem {
+                base,
+                disp: disp + 1,
+            },
+            false,
+            1,
+        );
+        self.byte(0x04);
+        let rel = start as i64 - (self.buf.len() as i64 + 2);
+        self.byte(0x75);
+        self.byte(rel as i8 as u8);
+    }
+
     /// `lea r64, m`.
     pub fn lea(&mut self, r: u8, rm: Rm) {
         debug_assert!(!matches!(rm, Rm::Reg(_)));

@@ -717,6 +717,7 @@ impl Emitter<'_> {
                 self.a.fop(op, double, d, s);
                 self.xmm_out(dst);
             }
+            MInst::FRem { double, dst, src } => self.frem(double, dst, src),
             MInst::FNeg { double, dst } => {
                 let d = self.xmm_in(dst);
                 let mask = if double { 1u64 << 63 } else { 1u64 << 31 };
@@ -742,6 +743,48 @@ impl Emitter<'_> {
                 self.a.jmp_r(R10);
             }
         }
+    }
+
+    /// `dst = fmod(dst, src)`: both operands go to a 16-byte scratch area made below
+    /// `rsp` (dividend at `[rsp]`, divisor at `[rsp + 8]`), the x87 unit repeats `fprem`
+    /// until the reduction is complete (C2 clear; each step is exact, so the result is
+    /// exact for any quotient), and the result comes back through `[rsp]`. `fprem` is not
+    /// affected by the precision control, so the result is the same under the Win64
+    /// default (53-bit) and the Linux default (64-bit).
+    fn frem(&mut self, double: bool, dst: Reg, src: Reg) {
+        const SCRATCH: i32 = 16;
+        // A spill slot's `rsp`-relative displacement while the scratch area exists.
+        let moved = |m: Rm| match m {
+            Rm::Mem { base: RSP, disp } => Rm::Mem {
+                base: RSP,
+                disp: disp + SCRATCH,
+            },
+            m => m,
+        };
+        let at = |disp: i32| Rm::Mem { base: RSP, disp };
+        self.a.alu_rm_imm(AluOp::Sub, 8, Rm::Reg(RSP), SCRATCH);
+        for (r, disp) in [(dst, 0), (src, 8)] {
+            match moved(self.rm(r)) {
+                Rm::Reg(x) => self.a.movs_store(double, at(disp), x),
+                m => {
+                    self.a.mov_r_rm(8, R11, m);
+                    self.a.mov_rm_r(8, at(disp), R11);
+                }
+            }
+        }
+        self.a.fld(double, at(8));
+        self.a.fld(double, at(0));
+        self.a.fprem_loop(at(0));
+        self.a.fstp_st1();
+        self.a.fstp(double, at(0));
+        match moved(self.rm(dst)) {
+            Rm::Reg(x) => self.a.movs_load(double, x, at(0)),
+            m => {
+                self.a.mov_r_rm(8, R11, at(0));
+                self.a.mov_rm_r(8, m, R11);
+            }
+        }
+        self.a.alu_rm_imm(AluOp::Add, 8, Rm::Reg(RSP), SCRATCH);
     }
 
     /// An SSE register holding `r` for a read-modify-write: the register, or the scratch

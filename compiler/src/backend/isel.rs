@@ -1054,6 +1054,23 @@ impl<'a> Sel<'a> {
                 let sa = self.addr_of(*src, 0);
                 self.copy_mem(da, sa, *size, *align);
             }
+            Inst::Binary {
+                op: BinOp::FRem,
+                lhs,
+                rhs,
+            } => {
+                if used {
+                    let double = self.ty(i) == Type::F64;
+                    let l = self.use_reg(*lhs);
+                    let r = self.use_reg(*rhs);
+                    self.copy(dst, l, 8);
+                    self.emit(MInst::FRem {
+                        double,
+                        dst,
+                        src: r,
+                    });
+                }
+            }
             Inst::Binary { op, lhs, rhs } if op.is_float() => {
                 if used {
                     let double = self.ty(i) == Type::F64;

@@ -415,6 +415,14 @@ pub enum MInst {
         dst: Reg,
         src: Reg,
     },
+    /// `dst = fmod(dst, src)` on scalar floats, exactly: the x87 `fprem` loop on the
+    /// operands stored to a 16-byte scratch area below `rsp` (moved down for it). Destroys
+    /// the flags; uses no other register than the encoder's scratch registers.
+    FRem {
+        double: bool,
+        dst: Reg,
+        src: Reg,
+    },
     /// Flips the sign bit of `dst` (xor with a mask in the constant pool).
     FNeg {
         double: bool,
@@ -708,7 +716,7 @@ impl MInst {
             MInst::Ret { uses } => mask_regs(*uses, |r| g(r, Use)),
             MInst::Jmp { .. } | MInst::Jcc { .. } | MInst::Ud2 => {}
             MInst::FConst { dst, .. } => g(*dst, Def),
-            MInst::FBin { dst, src, .. } => {
+            MInst::FBin { dst, src, .. } | MInst::FRem { dst, src, .. } => {
                 g(*dst, Use);
                 g(*src, Use);
                 g(*dst, Def);
@@ -763,6 +771,7 @@ impl MInst {
             | MInst::ImulImm { dst, src, .. }
             | MInst::Ext { dst, src, .. }
             | MInst::FBin { dst, src, .. }
+            | MInst::FRem { dst, src, .. }
             | MInst::Cvt { dst, src, .. } => {
                 f(dst);
                 f(src);
@@ -1053,6 +1062,13 @@ fn print_inst(out: &mut String, inst: &MInst, func: &MFunc, m: &crate::ir::Modul
             "{}{} {}, {}",
             format!("{op:?}").to_lowercase(),
             if *double { "sd" } else { "ss" },
+            dst,
+            src
+        ),
+        MInst::FRem { double, dst, src } => write!(
+            out,
+            "frem{} {}, {}",
+            if *double { "64" } else { "32" },
             dst,
             src
         ),

@@ -1451,6 +1451,7 @@ impl FnGen<'_, '_> {
                 BinaryOp::Add => BinOp::FAdd,
                 BinaryOp::Sub => BinOp::FSub,
                 BinaryOp::Mul => BinOp::FMul,
+                BinaryOp::Rem => BinOp::FRem,
                 _ => BinOp::FDiv,
             };
             return self.bin(bop, a, b, irt);

@@ -3311,6 +3311,9 @@ impl Checker<'_> {
                 Add => x + y,
                 Sub => x - y,
                 Mul => x * y,
+                // Rust's `%` on floats is C's `fmod` (exact); for `f32` operands the
+                // `f64` remainder is exact too, so it is representable as `f32`.
+                Rem => x % y,
                 _ => x / y,
             };
             self.set_fconst(e, ft, v);
@@ -3378,7 +3381,7 @@ impl Checker<'_> {
             } else {
                 Types::F32
             };
-            if matches!(op, Add | Sub | Mul | Div) || op.is_comparison() {
+            if matches!(op, Add | Sub | Mul | Div | Rem) || op.is_comparison() {
                 return self.float_binary(e, op, lhs, rhs, ft);
             }
         }
@@ -3568,7 +3571,7 @@ impl Checker<'_> {
             (TypeKind::Float(a), TypeKind::Float(_) | TypeKind::Int(_) | TypeKind::Enum(_))
                 if matches!(
                     op,
-                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div
+                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem
                 ) =>
             {
                 let ft = if a == FloatTy::F64 || rt == Types::F64 {

@@ -212,11 +212,18 @@ pub enum BinOp {
     FSub,
     FMul,
     FDiv,
+    /// Float remainder with C `fmod` semantics: `lhs - n * rhs` for `n` = `lhs / rhs`
+    /// truncated toward zero, computed exactly; the result has the sign of `lhs`. NaN when
+    /// an operand is NaN, `lhs` is infinite or `rhs` is zero; `lhs` when `rhs` is infinite.
+    FRem,
 }
 
 impl BinOp {
     pub fn is_float(self) -> bool {
-        matches!(self, BinOp::FAdd | BinOp::FSub | BinOp::FMul | BinOp::FDiv)
+        matches!(
+            self,
+            BinOp::FAdd | BinOp::FSub | BinOp::FMul | BinOp::FDiv | BinOp::FRem
+        )
     }
 }
 

@@ -96,7 +96,7 @@ fn reference(op: BinOp, bits: u32, a: i64, b: i64) -> Option<u64> {
         BinOp::Shl => ua << (ub % bits as u64),
         BinOp::LShr => ua >> (ub % bits as u64),
         BinOp::AShr => (sa >> (ub % bits as u64)) as u64,
-        BinOp::FAdd | BinOp::FSub | BinOp::FMul | BinOp::FDiv => return None,
+        BinOp::FAdd | BinOp::FSub | BinOp::FMul | BinOp::FDiv | BinOp::FRem => return None,
     };
     Some(r & mask(bits))
 }

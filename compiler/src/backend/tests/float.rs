@@ -33,13 +33,21 @@ fn same32(a: f32, b: f32) -> bool {
     a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
 }
 
-const FOPS: [BinOp; 4] = [BinOp::FAdd, BinOp::FSub, BinOp::FMul, BinOp::FDiv];
+const FOPS: [BinOp; 5] = [
+    BinOp::FAdd,
+    BinOp::FSub,
+    BinOp::FMul,
+    BinOp::FDiv,
+    BinOp::FRem,
+];
 
 fn model(op: BinOp, a: f64, b: f64) -> f64 {
     match op {
         BinOp::FAdd => a + b,
         BinOp::FSub => a - b,
         BinOp::FMul => a * b,
+        // Rust's float `%` is C's `fmod`.
+        BinOp::FRem => a % b,
         _ => a / b,
     }
 }
@@ -370,6 +378,108 @@ fn pressure_model(a: f64) -> f64 {
         acc += (a * k) * (a + k);
     }
     acc
+}
+
+/// Operands whose quotient is huge (many `fprem` rounds), subnormals, extremes and the
+/// special cases of `fmod`, against Rust's `%` (which is C's `fmod`), bit for bit.
+#[test]
+fn frem_is_exact_fmod() {
+    let mut m = new_module();
+    for ty in [Type::F64, Type::F32] {
+        binary_fn(&mut m, &format!("rem_{ty}"), BinOp::FRem, ty, None);
+    }
+    let img = load(m, &[]);
+    // SAFETY: (f64, f64) -> f64 and (f32, f32) -> f32 functions.
+    let (fd, fs) = unsafe {
+        (
+            transmute::<usize, extern "C" fn(f64, f64) -> f64>(addr(&img, "rem_f64")),
+            transmute::<usize, extern "C" fn(f32, f32) -> f32>(addr(&img, "rem_f32")),
+        )
+    };
+    let vals = [
+        f64::MAX,
+        -f64::MAX,
+        f64::MIN_POSITIVE,
+        5e-324,
+        -5e-324,
+        1e308,
+        3.0,
+        -7.0,
+        0.7,
+        1e-310,
+        123456789.125,
+        -0.0,
+        f64::INFINITY,
+        f64::NAN,
+        2f64.powi(1000) + 2f64.powi(948),
+        std::f64::consts::PI,
+    ];
+    for &a in &vals {
+        for &b in &vals {
+            assert!(same64(fd(a, b), a % b), "f64 {a:e} % {b:e}: {:e}", fd(a, b));
+            let (x, y) = (a as f32, b as f32);
+            assert!(same32(fs(x, y), x % y), "f32 {x:e} % {y:e}: {:e}", fs(x, y));
+        }
+    }
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..20000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let a = f64::from_bits(seed);
+        let b = f64::from_bits(seed.rotate_left(29) ^ 0x5555);
+        assert!(same64(fd(a, b), a % b), "f64 {a:e} % {b:e}");
+        let (x, y) = (
+            f32::from_bits(seed as u32),
+            f32::from_bits((seed >> 32) as u32),
+        );
+        assert!(same32(fs(x, y), x % y), "f32 {x:e} % {y:e}");
+    }
+}
+
+/// `f(a) = sum over k of (a * k) % (a + k)` with 80 values live at once, so the
+/// remainders' operands and results are spilled (`rsp`-relative while the scratch area
+/// is below `rsp`).
+#[test]
+fn frem_with_spilled_operands() {
+    let mut m = new_module();
+    let mut fb = Fb::new();
+    let a = fb.param(0, Type::F64);
+    let vals: Vec<(Value, Value)> = (1..=40)
+        .map(|k| {
+            let c = fb.f64c(k as f64);
+            (
+                fb.bin(BinOp::FMul, Type::F64, a, c),
+                fb.bin(BinOp::FAdd, Type::F64, a, c),
+            )
+        })
+        .collect();
+    let rems: Vec<Value> = vals
+        .iter()
+        .map(|&(x, y)| fb.bin(BinOp::FRem, Type::F64, x, y))
+        .collect();
+    let mut acc = fb.f64c(0.0);
+    for (i, &r) in rems.iter().enumerate() {
+        let w = fb.f64c(i as f64 + 1.0);
+        let t = fb.bin(BinOp::FMul, Type::F64, r, w);
+        acc = fb.bin(BinOp::FAdd, Type::F64, acc, t);
+    }
+    fb.ret(Some(acc));
+    add_fn(&mut m, "rems", sig(&[Type::F64], Some(Type::F64)), fb);
+    let c = compile(m.clone());
+    let f = c.back.funcs[0].as_ref().expect("compiled");
+    assert!(f.num_spill_slots > 0, "floats spill under pressure");
+    let img = load(m, &[]);
+    // SAFETY: (f64) -> f64.
+    let f = unsafe { transmute::<usize, extern "C" fn(f64) -> f64>(addr(&img, "rems")) };
+    for a in [0.0, 1.5, -3.25, 1e10, 1e300, -7.75] {
+        let mut want = 0.0;
+        for k in 1..=40 {
+            let k = k as f64;
+            want += ((a * k) % (a + k)) * k;
+        }
+        assert!(same64(f(a), want), "{a}: {} != {want}", f(a));
+    }
 }
 
 #[test]
