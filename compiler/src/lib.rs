@@ -6,6 +6,7 @@ pub mod compilation;
 pub mod diag;
 pub mod front;
 pub mod fxhash;
+pub mod idmap;
 pub mod ir;
 pub mod passes;
 pub mod session;

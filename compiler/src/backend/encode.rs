@@ -21,11 +21,11 @@
 use super::asm::{Asm, RelocTarget, Rm};
 use super::lir::*;
 use crate::compilation::Compilation;
+use crate::fxhash::HashMap;
 use crate::ir::{FuncId, FunctionKind, SymbolRef};
 use meteor_linker::{
     Binding, RelocKind, Relocation, SectionId, SectionKind, Symbol, SymbolDef, SymbolId, SymbolKind,
 };
-use crate::fxhash::HashMap;
 
 const R10: u8 = 10;
 const R11: u8 = 11;

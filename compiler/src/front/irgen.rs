@@ -17,6 +17,7 @@
 //! kernel32) or `__meteor_jit_entry` (JIT: `i32 ()` returning main's result).
 
 use crate::fxhash::HashMap;
+use crate::idmap::IdMap;
 
 use super::FrontState;
 use super::ast::*;
@@ -56,6 +57,7 @@ pub fn generate(front: &FrontState, options: &Options) -> ir::Module {
         strings: HashMap::default(),
         externs: HashMap::default(),
         aggs: HashMap::default(),
+        local_storage: IdMap::new(),
     };
     g.declare_functions();
     g.declare_globals();
@@ -77,6 +79,8 @@ struct ModGen<'a> {
     externs: HashMap<String, FuncId>,
     /// IR aggregate type of each aggregate source type.
     aggs: HashMap<TypeId, ir::Type>,
+    /// `FnGen::locals`, kept between functions (cleared) to reuse its table.
+    local_storage: IdMap<LocalId, Storage>,
 }
 
 fn write_int(out: &mut [u8], at: usize, size: usize, v: i128) {
@@ -463,10 +467,11 @@ impl ModGen<'_> {
         };
         let irsig = self.module.functions[fid.index()].sig.clone();
         let (b, params) = Builder::new(&irsig.params);
+        let locals = std::mem::take(&mut self.local_storage);
         let mut fg = FnGen {
             m: self,
             b,
-            locals: HashMap::default(),
+            locals,
             breaks: Vec::new(),
             continues: Vec::new(),
             ret: sig.ret,
@@ -504,6 +509,9 @@ impl ModGen<'_> {
             }
         }
         let body = fg.b.finish();
+        let mut locals = fg.locals;
+        locals.clear();
+        self.local_storage = locals;
         self.module.functions[fid.index()].kind = FunctionKind::Defined(body);
     }
 
@@ -670,23 +678,25 @@ enum Place {
 struct FnGen<'a, 'b> {
     m: &'a mut ModGen<'b>,
     b: Builder,
-    locals: HashMap<LocalId, Storage>,
+    locals: IdMap<LocalId, Storage>,
     /// Targets of `break` (loops and switches) and `continue` (loops).
     breaks: Vec<BlockId>,
     continues: Vec<BlockId>,
     ret: TypeId,
 }
 
-impl FnGen<'_, '_> {
-    fn types(&self) -> &Types {
+impl<'b> FnGen<'_, 'b> {
+    // The front end's tables outlive the generator: borrowing them does not borrow
+    // `self`, so AST nodes are matched in place instead of cloned.
+    fn types(&self) -> &'b Types {
         &self.m.front.types
     }
 
-    fn ast(&self) -> &Ast {
+    fn ast(&self) -> &'b Ast {
         &self.m.front.ast
     }
 
-    fn typed(&self) -> &Typed {
+    fn typed(&self) -> &'b Typed {
         &self.m.front.typed
     }
 
@@ -971,7 +981,7 @@ impl FnGen<'_, '_> {
 
     fn place(&mut self, e: ExprId) -> Place {
         let ty = self.typed().expr_ty[e.index()];
-        match self.ast().expr(e).kind.clone() {
+        match self.ast().expr(e).kind {
             // A module variable named with its module (`counter.count`).
             ExprKind::Member { .. } if matches!(self.typed().res(e), Res::Global(_)) => {
                 let Res::Global(g) = self.typed().res(e) else {
@@ -1310,7 +1320,7 @@ impl FnGen<'_, '_> {
         if self.typed().calls.contains_key(&e) {
             return self.call(e);
         }
-        match self.ast().expr(e).kind.clone() {
+        match self.ast().expr(e).kind {
             ExprKind::IntLit { .. }
             | ExprKind::FloatLit { .. }
             | ExprKind::CharLit(_)
@@ -1805,7 +1815,7 @@ impl FnGen<'_, '_> {
             self.jump(if k != 0 { then } else { els });
             return;
         }
-        match self.ast().expr(e).kind.clone() {
+        match self.ast().expr(e).kind {
             ExprKind::Binary {
                 op: BinaryOp::AndAnd,
                 lhs,
@@ -1849,7 +1859,7 @@ impl FnGen<'_, '_> {
     // ---- statements ----
 
     fn stmt(&mut self, s: StmtId) {
-        match self.ast().stmt(s).kind.clone() {
+        match self.ast().stmt(s).kind {
             StmtKind::Expr(e) => {
                 self.expr(e);
             }
@@ -1864,19 +1874,21 @@ impl FnGen<'_, '_> {
                 let v = init.map(|e| self.expr(e));
                 self.declare_local(l, v);
             }
-            StmtKind::Block(items) | StmtKind::Group(items) => {
-                for i in items {
+            StmtKind::Block(ref items) | StmtKind::Group(ref items) => {
+                for &i in items {
                     self.stmt(i);
                 }
             }
-            StmtKind::StaticIf { then, els, .. } => {
+            StmtKind::StaticIf {
+                ref then, ref els, ..
+            } => {
                 let taken = self
                     .typed()
                     .static_if_taken
                     .get(&s)
                     .copied()
                     .unwrap_or(false);
-                for i in if taken { then } else { els } {
+                for &i in if taken { then } else { els } {
                     self.stmt(i);
                 }
             }
@@ -1933,12 +1945,12 @@ impl FnGen<'_, '_> {
                 self.b.switch_to(exit);
             }
             StmtKind::For {
-                init,
+                ref init,
                 cond,
-                step,
+                ref step,
                 body,
             } => {
-                for i in init {
+                for &i in init {
                     self.stmt(i);
                 }
                 let header = self.b.new_block();
@@ -1957,7 +1969,7 @@ impl FnGen<'_, '_> {
                 self.jump(sb);
                 self.b.seal(sb);
                 self.b.switch_to(sb);
-                for e in step {
+                for &e in step {
                     self.expr(e);
                 }
                 self.jump(header);
@@ -1967,7 +1979,7 @@ impl FnGen<'_, '_> {
             }
             StmtKind::Switch {
                 value,
-                cases,
+                ref cases,
                 default,
             } => {
                 let vt = self.typed().expr_target[value.index()];
@@ -1979,7 +1991,7 @@ impl FnGen<'_, '_> {
                 let exit = self.b.new_block();
                 let mut targets = Vec::new();
                 let mut table = Vec::new();
-                for c in &cases {
+                for c in cases {
                     let blk = self.b.new_block();
                     targets.push(blk);
                     for &k in &c.values {

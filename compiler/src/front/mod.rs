@@ -39,6 +39,12 @@ macro_rules! index_type {
                 self.0 as usize
             }
         }
+        impl crate::idmap::DenseId for $name {
+            #[inline]
+            fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
     };
 }
 pub(crate) use index_type;

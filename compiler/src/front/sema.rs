@@ -2,6 +2,7 @@
 //! AST ids, so the AST itself stays immutable after parsing.
 
 use crate::fxhash::HashMap;
+use crate::idmap::IdMap;
 
 use super::Ident;
 use super::ast::{DeclId, ExprId, StmtId, TypeExprId};
@@ -167,16 +168,16 @@ pub struct Typed {
     /// Per `ExprId`: what identifiers refer to.
     pub expr_res: Vec<Res>,
     /// Integer value of constant expressions (in `expr_ty`'s range; bools are 0/1).
-    pub expr_const: HashMap<ExprId, i128>,
+    pub expr_const: IdMap<ExprId, i128>,
     /// Value of float constant expressions (rounded to `expr_ty`).
-    pub expr_fconst: HashMap<ExprId, f64>,
+    pub expr_fconst: IdMap<ExprId, f64>,
     /// Constant expressions naming a string constant: index into `Ast::strings`.
-    pub expr_str: HashMap<ExprId, u32>,
+    pub expr_str: IdMap<ExprId, u32>,
     /// Resolved calls (also identifiers and members that call without parentheses).
-    pub calls: HashMap<ExprId, CallInfo>,
-    pub members: HashMap<ExprId, MemberRes>,
+    pub calls: IdMap<ExprId, CallInfo>,
+    pub members: IdMap<ExprId, MemberRes>,
     /// `&f`: the function whose address is taken.
-    pub func_refs: HashMap<ExprId, DeclId>,
+    pub func_refs: IdMap<ExprId, DeclId>,
     pub overload_sets: Vec<Vec<DeclId>>,
     pub locals: Vec<LocalInfo>,
     /// Per `LocalId`.
@@ -184,23 +185,23 @@ pub struct Typed {
     /// Per `LocalId`: its address is taken (or it is an aggregate): lives in memory.
     pub local_in_memory: Vec<bool>,
     /// Parameters of each function (unnamed ones too), in order.
-    pub func_params: HashMap<DeclId, Vec<LocalId>>,
+    pub func_params: IdMap<DeclId, Vec<LocalId>>,
     /// The `this` local of each method.
-    pub func_this: HashMap<DeclId, LocalId>,
+    pub func_this: IdMap<DeclId, LocalId>,
     /// The local of each local variable declaration.
-    pub var_local: HashMap<DeclId, LocalId>,
-    pub func_sig: HashMap<DeclId, FuncSig>,
-    pub func_kind: HashMap<DeclId, FuncKind>,
+    pub var_local: IdMap<DeclId, LocalId>,
+    pub func_sig: IdMap<DeclId, FuncSig>,
+    pub func_kind: IdMap<DeclId, FuncKind>,
     /// Symbol name of each function (`main.fib`, `std.io.print(u64)`, `ExitProcess`).
-    pub func_symbol: HashMap<DeclId, String>,
-    pub global_ty: HashMap<DeclId, TypeId>,
+    pub func_symbol: IdMap<DeclId, String>,
+    pub global_ty: IdMap<DeclId, TypeId>,
     /// Compound assignments (`a op= b`): the type the operation is computed in (the
     /// result is then converted back to the left side's type).
-    pub assign_op_ty: HashMap<ExprId, TypeId>,
+    pub assign_op_ty: IdMap<ExprId, TypeId>,
     /// Which branch each statement-level `#version`/`#if` takes.
-    pub static_if_taken: HashMap<StmtId, bool>,
+    pub static_if_taken: IdMap<StmtId, bool>,
     /// Resolved type expressions.
-    pub type_of: HashMap<TypeExprId, TypeId>,
+    pub type_of: IdMap<TypeExprId, TypeId>,
     /// The user's `main`.
     pub main: Option<DeclId>,
     /// Module name prefixes named in qualified names (`Res::Package`).

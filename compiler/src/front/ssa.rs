@@ -28,16 +28,21 @@ pub struct Builder {
     terminated: Vec<bool>,
     var_types: Vec<ir::Type>,
     defs: HashMap<(Var, BlockId), Value>,
-    incomplete: HashMap<BlockId, Vec<(Var, Value)>>,
+    /// Per block: its incomplete phis (while it is not sealed).
+    incomplete: Vec<Vec<(Var, Value)>>,
     /// Per instruction: the value a removed trivial phi was replaced by.
     alias: Vec<Option<Value>>,
-    /// Block of each phi.
-    phi_block: HashMap<Value, BlockId>,
+    /// Per instruction: the block of a live phi, `NOT_PHI` otherwise.
+    phi_block: Vec<u32>,
     /// For each value: the phis that use it.
     phi_users: HashMap<Value, Vec<Value>>,
     /// Phis whose operands are still to be filled (see [`Builder::lookup`]).
     pending: Vec<(Var, Value)>,
+    /// Scratch list of [`Builder::lookup`] (kept to reuse its allocation).
+    visited: Vec<BlockId>,
 }
+
+const NOT_PHI: u32 = u32::MAX;
 
 impl Builder {
     /// Starts a function: block 0 is the entry, holding one `Param` per parameter.
@@ -49,11 +54,12 @@ impl Builder {
             terminated: Vec::new(),
             var_types: Vec::new(),
             defs: HashMap::default(),
-            incomplete: HashMap::default(),
+            incomplete: Vec::new(),
             alias: Vec::new(),
-            phi_block: HashMap::default(),
+            phi_block: Vec::new(),
             phi_users: HashMap::default(),
             pending: Vec::new(),
+            visited: Vec::new(),
         };
         let entry = b.new_block();
         b.seal(entry);
@@ -74,6 +80,7 @@ impl Builder {
         });
         self.sealed.push(false);
         self.terminated.push(false);
+        self.incomplete.push(Vec::new());
         BlockId(self.body.blocks.len() as u32 - 1)
     }
 
@@ -101,6 +108,7 @@ impl Builder {
     fn push_inst(&mut self, kind: Inst, ty: Option<ir::Type>) -> Value {
         self.body.insts.push(InstData { kind, ty });
         self.alias.push(None);
+        self.phi_block.push(NOT_PHI);
         InstId(self.body.insts.len() as u32 - 1)
     }
 
@@ -144,6 +152,11 @@ impl Builder {
         self.read_var_in(var, cur)
     }
 
+    /// Is `v` a phi not (yet) removed?
+    fn is_phi(&self, v: Value) -> bool {
+        self.phi_block[v.index()] != NOT_PHI
+    }
+
     fn resolve(&self, mut v: Value) -> Value {
         while let Some(a) = self.alias[v.index()] {
             v = a;
@@ -162,7 +175,8 @@ impl Builder {
     /// whose operands are filled later by [`Builder::drain`] (so long chains of join
     /// blocks never grow the native stack).
     fn lookup(&mut self, var: Var, block: BlockId) -> Value {
-        let mut visited = Vec::new();
+        let mut visited = std::mem::take(&mut self.visited);
+        visited.clear();
         let mut b = block;
         let val = loop {
             if let Some(&v) = self.defs.get(&(var, b)) {
@@ -177,7 +191,7 @@ impl Builder {
             }
             let v = if !self.sealed[b.index()] {
                 let phi = self.new_phi(var, b);
-                self.incomplete.entry(b).or_default().push((var, phi));
+                self.incomplete[b.index()].push((var, phi));
                 phi
             } else if preds.is_empty() {
                 self.undef(var, b)
@@ -189,9 +203,10 @@ impl Builder {
             self.defs.insert((var, b), v);
             break v;
         };
-        for v in visited {
+        for &v in &visited {
             self.defs.insert((var, v), val);
         }
+        self.visited = visited;
         val
     }
 
@@ -229,7 +244,7 @@ impl Builder {
         );
         let pos = self.phi_insert_pos(block);
         self.body.blocks[block.index()].insts.insert(pos, phi);
-        self.phi_block.insert(phi, block);
+        self.phi_block[phi.index()] = block.0;
         phi
     }
 
@@ -248,12 +263,14 @@ impl Builder {
     }
 
     fn add_phi_operands(&mut self, var: Var, phi: Value) {
-        let block = self.phi_block[&phi];
-        let preds = self.body.blocks[block.index()].preds.clone();
-        let mut incoming = Vec::with_capacity(preds.len());
-        for p in preds {
+        let block = self.phi_block[phi.index()] as usize;
+        // `lookup` adds instructions and phis but never edges: the predecessors stay.
+        let n = self.body.blocks[block].preds.len();
+        let mut incoming = Vec::with_capacity(n);
+        for i in 0..n {
+            let p = self.body.blocks[block].preds[i];
             let v = self.lookup(var, p);
-            if self.phi_block.contains_key(&v) {
+            if self.is_phi(v) {
                 self.phi_users.entry(v).or_default().push(phi);
             }
             incoming.push((p, v));
@@ -269,7 +286,7 @@ impl Builder {
     fn try_remove_trivial_phi(&mut self, phi: Value) {
         let mut work = vec![phi];
         while let Some(phi) = work.pop() {
-            if self.alias[phi.index()].is_some() || !self.phi_block.contains_key(&phi) {
+            if self.alias[phi.index()].is_some() || !self.is_phi(phi) {
                 continue;
             }
             let Inst::Phi { incoming } = &self.body.insts[phi.index()].kind else {
@@ -291,7 +308,7 @@ impl Builder {
             if !trivial {
                 continue;
             }
-            let block = self.phi_block[&phi];
+            let block = BlockId(self.phi_block[phi.index()]);
             let same = match same {
                 Some(s) => s,
                 None => {
@@ -310,10 +327,10 @@ impl Builder {
             };
             self.alias[phi.index()] = Some(same);
             self.body.blocks[block.index()].insts.retain(|&i| i != phi);
-            self.phi_block.remove(&phi);
+            self.phi_block[phi.index()] = NOT_PHI;
             let users = self.phi_users.remove(&phi).unwrap_or_default();
             for u in users {
-                if u != phi && self.phi_block.contains_key(&u) && self.alias[u.index()].is_none() {
+                if u != phi && self.is_phi(u) && self.alias[u.index()].is_none() {
                     work.push(u);
                 }
             }
@@ -326,7 +343,7 @@ impl Builder {
             return;
         }
         self.sealed[block.index()] = true;
-        for (var, phi) in self.incomplete.remove(&block).unwrap_or_default() {
+        for (var, phi) in std::mem::take(&mut self.incomplete[block.index()]) {
             if self.alias[phi.index()].is_none() {
                 self.add_phi_operands(var, phi);
             }

@@ -1,0 +1,209 @@
+//! [`IdMap`]: a map keyed by a dense `u32` id (`ExprId`, `DeclId`, ...), with the subset of
+//! `HashMap`'s API the compiler uses. Lookups are two array reads instead of a hash probe,
+//! and since passes visit ids roughly in order, they stay in cache.
+//!
+//! Memory: 4 bytes per id up to the largest key inserted, plus the entries themselves
+//! (kept densely, so a map with few entries over many ids stays small).
+
+use std::fmt;
+
+/// An id that indexes a dense table.
+pub trait DenseId: Copy + Eq {
+    fn index(self) -> usize;
+}
+
+const ABSENT: u32 = u32::MAX;
+
+/// A map from a dense id to `V`.
+#[derive(Clone)]
+pub struct IdMap<K, V> {
+    /// Per id: the position of its entry in `entries`, or `ABSENT`.
+    slots: Vec<u32>,
+    entries: Vec<(K, V)>,
+}
+
+impl<K, V> Default for IdMap<K, V> {
+    fn default() -> Self {
+        IdMap {
+            slots: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<K: DenseId + fmt::Debug, V: fmt::Debug> fmt::Debug for IdMap<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.entries.iter().map(|(k, v)| (k, v)))
+            .finish()
+    }
+}
+
+impl<K: DenseId, V> IdMap<K, V> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    #[inline]
+    fn slot(&self, k: K) -> Option<usize> {
+        match self.slots.get(k.index()) {
+            Some(&s) if s != ABSENT => Some(s as usize),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.slot(*k).map(|s| &self.entries[s].1)
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.slot(*k).map(|s| &mut self.entries[s].1)
+    }
+
+    #[inline]
+    pub fn contains_key(&self, k: &K) -> bool {
+        self.slot(*k).is_some()
+    }
+
+    /// Inserts `v` under `k`; returns the value it replaces.
+    pub fn insert(&mut self, k: K, v: V) -> Option<V> {
+        if let Some(s) = self.slot(k) {
+            return Some(std::mem::replace(&mut self.entries[s].1, v));
+        }
+        let i = k.index();
+        if i >= self.slots.len() {
+            // Grow geometrically so inserting ids in increasing order stays linear.
+            let new_len = (i + 1).max(self.slots.len() * 2).max(64);
+            self.slots.resize(new_len, ABSENT);
+        }
+        self.slots[i] = self.entries.len() as u32;
+        self.entries.push((k, v));
+        None
+    }
+
+    pub fn remove(&mut self, k: &K) -> Option<V> {
+        let s = self.slot(*k)?;
+        self.slots[k.index()] = ABSENT;
+        let (_, v) = self.entries.swap_remove(s);
+        if let Some(&(moved, _)) = self.entries.get(s) {
+            self.slots[moved.index()] = s as u32;
+        }
+        Some(v)
+    }
+
+    /// Removes every entry, keeping the allocations (cost: the number of entries).
+    pub fn clear(&mut self) {
+        for (k, _) in &self.entries {
+            self.slots[k.index()] = ABSENT;
+        }
+        self.entries.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entries in insertion order (changed by `remove`).
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    /// The value under `k`, inserting `make()` first when there is none.
+    pub fn get_or_insert_with(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
+        let s = match self.slot(k) {
+            Some(s) => s,
+            None => {
+                self.insert(k, make());
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[s].1
+    }
+}
+
+impl<K: DenseId, V> std::ops::Index<&K> for IdMap<K, V> {
+    type Output = V;
+
+    /// Panics when `k` is absent, like `HashMap`'s `Index`: only for keys an earlier pass
+    /// guarantees.
+    fn index(&self, k: &K) -> &V {
+        match self.get(k) {
+            Some(v) => v,
+            None => panic!("IdMap: no entry for id {}", k.index()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct Id(u32);
+    impl DenseId for Id {
+        fn index(self) -> usize {
+            self.0 as usize
+        }
+    }
+
+    #[test]
+    fn insert_get_remove() {
+        let mut m: IdMap<Id, i32> = IdMap::new();
+        assert!(m.get(&Id(5)).is_none());
+        assert_eq!(m.insert(Id(5), 50), None);
+        assert_eq!(m.insert(Id(1000), 7), None);
+        assert_eq!(m.insert(Id(5), 51), Some(50));
+        assert_eq!(m.get(&Id(5)), Some(&51));
+        assert!(m.contains_key(&Id(1000)));
+        assert!(!m.contains_key(&Id(999)));
+        assert_eq!(m.len(), 2);
+        assert_eq!(m.remove(&Id(5)), Some(51));
+        // The moved entry is still found.
+        assert_eq!(m.get(&Id(1000)), Some(&7));
+        assert_eq!(m.remove(&Id(5)), None);
+        assert_eq!(m.len(), 1);
+        *m.get_or_insert_with(Id(3), || 1) += 1;
+        assert_eq!(m[&Id(3)], 2);
+        let mut keys: Vec<u32> = m.keys().map(|k| k.0).collect();
+        keys.sort();
+        assert_eq!(keys, vec![3, 1000]);
+        m.clear();
+        assert!(m.is_empty());
+        assert!(m.get(&Id(3)).is_none() && m.get(&Id(1000)).is_none());
+        m.insert(Id(1000), 1);
+        assert_eq!(m.get(&Id(1000)), Some(&1));
+    }
+
+    #[test]
+    fn many_ids_in_and_out_of_order() {
+        let mut m: IdMap<Id, u32> = IdMap::new();
+        for i in (0..5000).rev() {
+            m.insert(Id(i * 3), i);
+        }
+        for i in 0..5000 {
+            assert_eq!(m.get(&Id(i * 3)), Some(&i));
+            assert_eq!(m.get(&Id(i * 3 + 1)), None);
+        }
+        for i in (0..5000).step_by(2) {
+            assert_eq!(m.remove(&Id(i * 3)), Some(i));
+        }
+        for i in 0..5000 {
+            let want = if i % 2 == 0 { None } else { Some(&i) };
+            assert_eq!(m.get(&Id(i * 3)), want);
+        }
+    }
+}
