@@ -514,3 +514,78 @@ fn bad_inputs_are_clear_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--frobnicate"));
 }
+
+/// An object with `start` (the entry: `call f; ret`) and/or a COMDAT `f` of `body`.
+fn comdat_obj(
+    name: &str,
+    with_start: bool,
+    selection: u8,
+    body: &[u8],
+) -> meteor_linker::coff::ObjFile {
+    use meteor_linker::coff::{CLASS_EXTERNAL, CLASS_STATIC, Comdat, ObjFile, input};
+    let mut o = ObjFile::new(name);
+    let f = o.add_section(
+        ".text$f",
+        input::CODE | input::SCN_LNK_COMDAT,
+        16,
+        body.to_vec(),
+    );
+    o.sections[f as usize - 1].comdat = Some(Comdat::Select(selection));
+    o.add_symbol(".text$f", f, 0, CLASS_STATIC);
+    let fs = o.add_symbol("f", f, 0, CLASS_EXTERNAL);
+    if with_start {
+        let t = o.add_section(".text", input::CODE, 16, vec![0xE8, 0, 0, 0, 0, 0xC3]);
+        o.add_symbol("start", t, 0, CLASS_EXTERNAL);
+        o.add_reloc(t, 1, fs, input::IMAGE_REL_AMD64_REL32);
+    }
+    o
+}
+
+fn link_objs(objs: Vec<meteor_linker::coff::ObjFile>) -> Result<Vec<u8>, meteor_linker::LinkError> {
+    use meteor_linker::coff::{self, args::Input};
+    let cfg = coff::Config {
+        entry: Some("start".into()),
+        inputs: objs
+            .into_iter()
+            .map(|o| Input::Object(Box::new(o)))
+            .collect(),
+        ..coff::Config::default()
+    };
+    coff::link(&cfg)
+}
+
+#[test]
+fn comdat_selection_rules() {
+    let small = [0x90u8, 0xC3];
+    let large = [0x90u8, 0x90, 0x90, 0x90, 0xCC, 0xC3];
+    // any: the first copy wins, the second is dropped (one `f` in .text).
+    let any = link_objs(vec![
+        comdat_obj("a.o", true, 2, &large),
+        comdat_obj("b.o", false, 2, &small),
+    ])
+    .unwrap();
+    assert!(any.windows(6).any(|w| w == large));
+    // largest: the bigger copy wins even when it comes second.
+    let largest = link_objs(vec![
+        comdat_obj("a.o", true, 6, &small),
+        comdat_obj("b.o", false, 6, &large),
+    ])
+    .unwrap();
+    assert!(largest.windows(6).any(|w| w == large));
+    // no-duplicates: an error naming the symbol and both files.
+    let e = link_objs(vec![
+        comdat_obj("a.o", true, 1, &small),
+        comdat_obj("b.o", false, 1, &small),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("`f`") && e.contains("a.o") && e.contains("b.o"),
+        "{e}"
+    );
+    // Undefined entry: named.
+    let e = link_objs(vec![comdat_obj("b.o", false, 2, &small)])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("start"), "{e}");
+}
