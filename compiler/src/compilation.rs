@@ -23,6 +23,9 @@ pub struct Options {
     /// symbols, and the entry function returns `main`'s exit code instead of exiting.
     pub jit: bool,
     pub print: PrintFlags,
+    /// A program must define `main` (the default). An embedder compiling a library of
+    /// functions for the host sets it to false: without `main` no entry function is made.
+    pub require_main: bool,
 }
 
 impl Options {
@@ -31,6 +34,7 @@ impl Options {
             target,
             jit,
             print: PrintFlags::default(),
+            require_main: true,
         }
     }
 }

@@ -37,6 +37,28 @@
 //! assert_eq!(session.load(&compiled).unwrap().run_main(), Some(42));
 //! ```
 //!
+//! A library of functions for the host, without `main`: clear `require_main`.
+//!
+//! ```
+//! use meteor_compiler::session::Session;
+//!
+//! let mut session = Session::jit();
+//! session.options.require_main = false;
+//! session.add_source("lib.vx", "i64 square(i64 x) { return x * x; }");
+//! let compiled = session.compile().expect("a valid library");
+//! assert_eq!(compiled.entry_symbol, None);
+//! let program = session.load(&compiled).expect("links in-process");
+//! assert_eq!(program.run_main(), None);
+//! // SAFETY: `lib.square` is `i64 square(i64)`, i.e. `extern "C" fn(i64) -> i64`.
+//! let square: extern "C" fn(i64) -> i64 = unsafe { program.function("lib.square") }.unwrap();
+//! assert_eq!(square(12), 144);
+//!
+//! // By default a program needs `main`.
+//! let mut strict = Session::jit();
+//! strict.add_source("lib.vx", "i64 square(i64 x) { return x * x; }");
+//! assert_eq!(strict.compile().err().unwrap().rendered.trim(), "Error: no `main` function");
+//! ```
+//!
 //! Errors come back as rendered diagnostics:
 //!
 //! ```

@@ -1579,6 +1579,20 @@ impl<'a> Parser<'a> {
                         &[e],
                     );
                 }
+                // `T*.sizeof`, `S[2]**.alignof`: a pointer type in expression position
+                // (stars directly followed by `.` cannot be multiplications).
+                Star if self.stars_then_dot() => {
+                    let Some(mut ty) = self.expr_as_type(e) else {
+                        return e;
+                    };
+                    while self.kind() == Star {
+                        self.bump();
+                        ty = self.ast_add_type(TypeExprKind::Ptr(ty), start.to(self.prev_span()));
+                    }
+                    e = self
+                        .ast
+                        .add_expr(ExprKind::Type(ty), start.to(self.prev_span()));
+                }
                 PlusPlus | MinusMinus => {
                     let op = if self.kind() == PlusPlus {
                         UnaryOp::PostInc
@@ -1595,6 +1609,58 @@ impl<'a> Parser<'a> {
                 return e;
             }
         }
+    }
+
+    /// Are the next tokens one or more `*` followed by `.`?
+    fn stars_then_dot(&self) -> bool {
+        let mut i = self.pos;
+        while self.kind_at(i) == TokenKind::Star {
+            i += 1;
+        }
+        i > self.pos && self.kind_at(i) == TokenKind::Dot
+    }
+
+    /// The type an expression spells when it is used as one: `S`, `a.b.S`, `S[3]`, `S[]`
+    /// (type checking reports names that are not types).
+    fn expr_as_type(&mut self, e: ExprId) -> Option<TypeExprId> {
+        let span = self.ast.expr(e).span;
+        let kind = match self.ast.expr(e).kind.clone() {
+            ExprKind::Type(t) => return Some(t),
+            ExprKind::Ident(n) => TypeExprKind::Named(n),
+            ExprKind::Member { .. } => {
+                let mut parts = Vec::new();
+                let mut cur = e;
+                loop {
+                    match self.ast.expr(cur).kind {
+                        ExprKind::Member {
+                            base,
+                            name,
+                            name_span,
+                        } => {
+                            parts.push((name, name_span));
+                            cur = base;
+                        }
+                        ExprKind::Ident(n) => {
+                            parts.push((n, self.ast.expr(cur).span));
+                            break;
+                        }
+                        _ => {
+                            self.error(span, "expected a type before `*.`");
+                            return None;
+                        }
+                    }
+                }
+                parts.reverse();
+                TypeExprKind::Qualified(parts)
+            }
+            ExprKind::Index { base, index } => TypeExprKind::Array(self.expr_as_type(base)?, index),
+            ExprKind::Slice { base, range: None } => TypeExprKind::Slice(self.expr_as_type(base)?),
+            _ => {
+                self.error(span, "expected a type before `*.`");
+                return None;
+            }
+        };
+        Some(self.ast_add_type(kind, span))
     }
 
     fn primary_expr(&mut self) -> ExprId {
@@ -1615,7 +1681,16 @@ impl<'a> Parser<'a> {
                 ExprKind::FloatLit { value, suffix }
             }
             k if k.is_basic_type() => {
+                // A type in expression position (`i32.max`, `u8*.sizeof`, `i32[4].sizeof`).
                 let ty = self.parse_basic_type_only();
+                let ty = self.type_suffixes(ty);
+                let span = self.ast.type_expr(ty).span;
+                return self.ast.add_expr(ExprKind::Type(ty), span);
+            }
+            KwTypeof => {
+                // `typeof(null)` as an expression (`typeof(null).sizeof`).
+                let ty = self.parse_type();
+                let span = self.ast.type_expr(ty).span;
                 return self.ast.add_expr(ExprKind::Type(ty), span);
             }
             CharLit => ExprKind::CharLit(decode_char(self.tok_text(t)).unwrap_or(0)),

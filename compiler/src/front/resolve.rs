@@ -239,8 +239,19 @@ impl Resolver<'_> {
                         self.front.sema.parent.insert(d, p);
                     }
                 }
-                DeclKind::Func { .. }
-                | DeclKind::Var { .. }
+                DeclKind::Func { body, .. } => {
+                    let body = *body;
+                    out.push(d);
+                    self.front.sema.decl_module.insert(d, module);
+                    if let Owner::Struct(p) = owner {
+                        self.front.sema.parent.insert(d, p);
+                    }
+                    self.register(owner, d);
+                    if let Some(b) = body {
+                        self.local_structs(module, b);
+                    }
+                }
+                DeclKind::Var { .. }
                 | DeclKind::EnumConst { .. }
                 | DeclKind::Alias { .. }
                 | DeclKind::EnumMember { .. } => {
@@ -251,6 +262,57 @@ impl Resolver<'_> {
                     }
                     self.register(owner, d);
                 }
+            }
+        }
+    }
+
+    /// Gives the structs declared in a function body (at any depth) their member scopes;
+    /// their names are scoped like local variables (type checking declares them).
+    fn local_structs(&mut self, module: ModuleId, s: StmtId) {
+        let mut work = vec![s];
+        while let Some(s) = work.pop() {
+            match &self.front.ast.stmt(s).kind {
+                StmtKind::Block(items) | StmtKind::Group(items) => work.extend(items),
+                StmtKind::If { then, els, .. } => work.extend(std::iter::once(*then).chain(*els)),
+                StmtKind::While { body, .. } | StmtKind::DoWhile { body, .. } => work.push(*body),
+                StmtKind::For { init, body, .. } => {
+                    work.extend(init);
+                    work.push(*body);
+                }
+                StmtKind::StaticIf { then, els, .. } => {
+                    work.extend(then);
+                    work.extend(els);
+                }
+                StmtKind::Switch { cases, default, .. } => {
+                    work.extend(cases.iter().map(|c| c.body));
+                    work.extend(*default);
+                }
+                &StmtKind::Decl(d) => {
+                    if let DeclKind::Struct { members, .. } = &self.front.ast.decl(d).kind {
+                        let members = members.clone();
+                        self.front.sema.decl_module.insert(d, module);
+                        self.front.sema.structs.insert(d, StructScope::default());
+                        let mut inner = Vec::new();
+                        let mut no_imports = Vec::new();
+                        self.flatten_decls(
+                            Owner::Struct(d),
+                            module,
+                            &members,
+                            &mut inner,
+                            &mut no_imports,
+                        );
+                        if let Some(st) = self.front.sema.structs.get_mut(&d) {
+                            st.decls = inner;
+                        }
+                    }
+                }
+                StmtKind::Expr(_)
+                | StmtKind::Var(_)
+                | StmtKind::Return(_)
+                | StmtKind::Break
+                | StmtKind::Continue
+                | StmtKind::StaticAssert { .. }
+                | StmtKind::Empty => {}
             }
         }
     }
@@ -353,8 +415,8 @@ impl Resolver<'_> {
         }
     }
 
-    /// Looks a constant up for `#if`: the owner's scope, then the module's.
-    fn lookup_const(&mut self, owner: Owner, module: ModuleId, name: Ident) -> Option<i128> {
+    /// Looks a name up for `#if`: the owner's scope, then the module's.
+    fn lookup_decl(&self, owner: Owner, module: ModuleId, name: Ident) -> Option<DeclId> {
         let mut found = None;
         if let Owner::Struct(s) = owner {
             found = self
@@ -371,7 +433,12 @@ impl Resolver<'_> {
                 .get(&name)
                 .and_then(|v| v.first().copied());
         }
-        let d = found?;
+        found
+    }
+
+    /// Looks a constant up for `#if`: the owner's scope, then the module's.
+    fn lookup_const(&mut self, owner: Owner, module: ModuleId, name: Ident) -> Option<i128> {
+        let d = self.lookup_decl(owner, module, name)?;
         match self.front.ast.decl(d).kind.clone() {
             DeclKind::EnumConst { value, .. } => self.const_eval(owner, module, value),
             DeclKind::EnumMember { init } => {
@@ -459,10 +526,40 @@ impl Resolver<'_> {
                     BinaryOp::And => a & b,
                     BinaryOp::Or => a | b,
                     BinaryOp::Xor => a ^ b,
+                    BinaryOp::Shl if (0..63).contains(&b) => a.checked_mul(1i128 << b)?,
+                    BinaryOp::Shr if (0..63).contains(&b) => a >> b,
                     _ => return None,
                 }
             }
+            // `.length` of a constant string (`#if (name.length > 3)`).
+            ExprKind::Member { base, name, .. } if self.name(name) == "length" => {
+                self.const_string(owner, module, base)?.len() as i128
+            }
             _ => return None,
         })
+    }
+
+    /// The bytes of a constant string for `#if`: a literal, or a constant naming one.
+    fn const_string(&mut self, owner: Owner, module: ModuleId, e: ExprId) -> Option<Vec<u8>> {
+        self.depth += 1;
+        let r = if self.depth > 64 {
+            None
+        } else {
+            match self.front.ast.expr(e).kind {
+                ExprKind::StrLit(i) => self.front.ast.strings.get(i as usize).cloned(),
+                ExprKind::Ident(name) => {
+                    let d = self.lookup_decl(owner, module, name)?;
+                    match self.front.ast.decl(d).kind {
+                        DeclKind::EnumConst { value, .. } => {
+                            self.const_string(owner, module, value)
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+        };
+        self.depth -= 1;
+        r
     }
 }

@@ -406,12 +406,10 @@ impl Checker<'_> {
 
     // ---- types ----
 
-    /// Types a variable, parameter, field or element can have.
+    /// Types a variable, parameter, field or element can have (`typeof(null)` is one: a
+    /// pointer-sized value that is always null).
     fn is_value_type(&self, t: TypeId) -> bool {
-        !matches!(
-            self.types.kind(t),
-            TypeKind::Void | TypeKind::Noreturn | TypeKind::Null
-        )
+        !matches!(self.types.kind(t), TypeKind::Void | TypeKind::Noreturn)
     }
 
     fn resolve_type(&mut self, t: TypeExprId) -> TypeId {
@@ -486,33 +484,7 @@ impl Checker<'_> {
             }
             TypeExprKind::Array(e, n) => {
                 let e = self.resolve_type(e);
-                let nt = self.expr(n);
-                if e == Types::ERROR || nt == Types::ERROR {
-                    return Types::ERROR;
-                }
-                let len = match (self.types.int_like(nt), self.konst(n)) {
-                    (Some(_), Some(v)) if v >= 0 => v as u64,
-                    _ => {
-                        self.error(
-                            self.span(n),
-                            "static array length must be a non-negative integer constant",
-                        );
-                        return Types::ERROR;
-                    }
-                };
-                if !self.is_value_type(e) {
-                    let msg = format!("cannot make a static array of `{}`", self.tn(e));
-                    self.error(span, msg);
-                    return Types::ERROR;
-                }
-                self.ensure_layout(e, span);
-                let t = self.types.intern(TypeKind::Array(e, len));
-                if self.types.size(t) > (1 << 30) {
-                    let msg = format!("static array `{}` is too large", self.tn(t));
-                    self.error(span, msg);
-                    return Types::ERROR;
-                }
-                t
+                self.array_type(e, n, span)
             }
             TypeExprKind::Func { ret, params } => {
                 let r = self.resolve_type(ret);
@@ -534,6 +506,37 @@ impl Checker<'_> {
     }
 
     /// `A.B.C` in a type: nested types of structs, or types of modules.
+    /// The static array type `e[n]` (`n` is checked here as the length expression).
+    fn array_type(&mut self, e: TypeId, n: ExprId, span: Span) -> TypeId {
+        let nt = self.expr(n);
+        if e == Types::ERROR || nt == Types::ERROR {
+            return Types::ERROR;
+        }
+        let len = match (self.types.int_like(nt), self.konst(n)) {
+            (Some(_), Some(v)) if v >= 0 => v as u64,
+            _ => {
+                self.error(
+                    self.span(n),
+                    "static array length must be a non-negative integer constant",
+                );
+                return Types::ERROR;
+            }
+        };
+        if !self.is_value_type(e) {
+            let msg = format!("cannot make a static array of `{}`", self.tn(e));
+            self.error(span, msg);
+            return Types::ERROR;
+        }
+        self.ensure_layout(e, span);
+        let t = self.types.intern(TypeKind::Array(e, len));
+        if self.types.size(t) > (1 << 30) {
+            let msg = format!("static array `{}` is too large", self.tn(t));
+            self.error(span, msg);
+            return Types::ERROR;
+        }
+        t
+    }
+
     fn qualified_type(&mut self, parts: &[(Ident, Span)]) -> TypeId {
         let (first, fspan) = parts[0];
         let mut cur: Result<TypeId, Res> = match self.lookup(first, fspan) {
@@ -683,6 +686,12 @@ impl Checker<'_> {
     }
 
     fn struct_layout(&mut self, d: DeclId, use_span: Span) {
+        self.struct_layout_in(d, use_span, false)
+    }
+
+    /// Lays a struct out in its declaration's context, or (`here`, for a struct declared
+    /// in a function body) in the scopes of the current point of the function.
+    fn struct_layout_in(&mut self, d: DeclId, use_span: Span, here: bool) {
         if self.layout_done.contains(&d) {
             return;
         }
@@ -703,14 +712,15 @@ impl Checker<'_> {
             .get(&d)
             .map(|s| s.decls.clone())
             .unwrap_or_default();
+        let members_first = members.first().copied();
         let mut layout = StructLayout {
             is_union,
             align: 1,
             ..Default::default()
         };
         let mut offset = 0u64;
-        self.in_decl_ctx(members.first().copied().unwrap_or(d), |ck| {
-            ck.ctx.struct_ = Some(d);
+        let fields = |ck: &mut Self| {
+            let saved_struct = ck.ctx.struct_.replace(d);
             for m in members {
                 let decl = ck.ast.decl(m).clone();
                 let DeclKind::Var { ty, init, attrs } = decl.kind else {
@@ -770,7 +780,13 @@ impl Checker<'_> {
                     offset = off + size;
                 }
             }
-        });
+            ck.ctx.struct_ = saved_struct;
+        };
+        if here {
+            fields(self);
+        } else {
+            self.in_decl_ctx(members_first.unwrap_or(d), fields);
+        }
         let size = offset.max(if layout.fields.is_empty() { 1 } else { 0 });
         layout.size = size.div_ceil(layout.align) * layout.align;
         self.types.structs.insert(d, layout);
@@ -933,7 +949,23 @@ impl Checker<'_> {
                 };
                 let v = match init {
                     Some(e) => {
-                        let et = self.expr(e);
+                        // The members of a named enum are visible unqualified in its
+                        // initializers (`enum E { a = 1, b = a * 2 }`), as in D.
+                        let et = if named {
+                            let DeclKind::Enum { members, .. } = &self.ast.decl(parent).kind else {
+                                return None;
+                            };
+                            self.push_scope();
+                            for &m in members {
+                                let name = self.ast.decl(m).name;
+                                self.scopes.push(Some((name, Binding::Decl(m))));
+                            }
+                            let et = self.expr(e);
+                            self.pop_scope();
+                            et
+                        } else {
+                            self.expr(e)
+                        };
                         if et == Types::ERROR {
                             return None;
                         }
@@ -1071,7 +1103,7 @@ impl Checker<'_> {
     /// The type of an `auto` variable: its initializer's (checked here).
     fn auto_type(&mut self, init: ExprId) -> TypeId {
         let t = self.expr(init);
-        if t == Types::NULL || t == Types::VOID || t == Types::NORETURN {
+        if t == Types::VOID || t == Types::NORETURN {
             let msg = format!("cannot infer a variable's type from `{}`", self.tn(t));
             self.error(self.span(init), msg);
             return Types::ERROR;
@@ -1154,9 +1186,6 @@ impl Checker<'_> {
         let name = self.name(decl.name).to_string();
         let ret_ty = self.resolve_type(*ret);
         let ret_span = self.ast.type_expr(*ret).span;
-        if ret_ty == Types::NULL {
-            self.error(ret_span, "functions cannot return `typeof(null)`");
-        }
         self.ensure_layout(ret_ty, ret_span);
         let mut ptys = Vec::new();
         let mut seen_default = false;
@@ -1334,7 +1363,9 @@ impl Checker<'_> {
             }
         }
         let Some(d) = found else {
-            self.diags.error_no_span("no `main` function");
+            if self.options.require_main {
+                self.diags.error_no_span("no `main` function");
+            }
             return;
         };
         let ok = match self.typed.func_sig.get(&d) {
@@ -1592,10 +1623,45 @@ impl Checker<'_> {
         self.local_decl_ctx.insert(d, self.ctx);
         match &decl.kind {
             DeclKind::Struct { .. } => {
-                self.error(
-                    decl.span,
-                    "struct declarations are only supported at module or struct level",
-                );
+                // Member functions would be compiled outside the function, without its
+                // local declarations: not supported in local structs (at any depth).
+                let mut work = vec![d];
+                while let Some(sd) = work.pop() {
+                    let members = self
+                        .sema
+                        .structs
+                        .get(&sd)
+                        .map(|s| s.decls.clone())
+                        .unwrap_or_default();
+                    for m in members {
+                        match self.ast.decl(m).kind {
+                            DeclKind::Func { .. } => self.error(
+                                self.ast.decl(m).span,
+                                "a struct declared in a function body cannot have member \
+                                 functions",
+                            ),
+                            DeclKind::Struct { .. } => work.push(m),
+                            _ => {}
+                        }
+                    }
+                }
+                self.declare(decl.name, Binding::Decl(d), decl.span);
+                // Laid out now, in the scopes visible here (fields may use local types).
+                self.struct_layout_in(d, decl.span, true);
+                for m in self
+                    .sema
+                    .structs
+                    .get(&d)
+                    .map(|s| s.decls.clone())
+                    .unwrap_or_default()
+                {
+                    if !matches!(
+                        self.ast.decl(m).kind,
+                        DeclKind::Var { .. } | DeclKind::Func { .. }
+                    ) {
+                        self.check_other(m);
+                    }
+                }
             }
             DeclKind::Enum { members, .. } => {
                 let anonymous = self.name(decl.name).is_empty();
@@ -1933,6 +1999,12 @@ impl Checker<'_> {
     /// Type-checks a value expression; returns its type.
     fn expr(&mut self, e: ExprId) -> TypeId {
         let t = self.expr_t(e);
+        self.value_check(e, t)
+    }
+
+    /// `t` when the checked expression `e` is a value; an error when it names a module or
+    /// a type.
+    fn value_check(&mut self, e: ExprId, t: TypeId) -> TypeId {
         if let Res::Module(_) | Res::Package(_) = self.typed.res(e) {
             let msg = "a module is not a value";
             self.error(self.span(e), msg);
@@ -2070,7 +2142,14 @@ impl Checker<'_> {
                 names,
             } => self.call_expr(e, callee, &args, &names, span),
             ExprKind::Index { base, index } => {
-                let bt = self.expr(base);
+                let bt = self.expr_t(base);
+                // `T[N]` in expression position (`S[4].sizeof`): a static array type.
+                if let Res::Type(t) = self.typed.res(base) {
+                    let at = self.array_type(t, index, span);
+                    self.typed.expr_res[e.index()] = Res::Type(at);
+                    return at;
+                }
+                let bt = self.value_check(base, bt);
                 let it = self.expr(index);
                 self.index_operand(index, it);
                 if bt == Types::ERROR {
@@ -2095,7 +2174,22 @@ impl Checker<'_> {
                 }
             }
             ExprKind::Slice { base, range } => {
-                let bt = self.expr(base);
+                let bt = self.expr_t(base);
+                // `T[]` in expression position (`S[].sizeof`): a slice type.
+                if let (Res::Type(t), None) = (self.typed.res(base), range) {
+                    if t == Types::ERROR {
+                        return Types::ERROR;
+                    }
+                    if !self.is_value_type(t) {
+                        let msg = format!("cannot make a slice of `{}`", self.tn(t));
+                        self.error(span, msg);
+                        return Types::ERROR;
+                    }
+                    let st = self.types.slice(t);
+                    self.typed.expr_res[e.index()] = Res::Type(st);
+                    return st;
+                }
+                let bt = self.value_check(base, bt);
                 if let Some((lo, hi)) = range {
                     let lt = self.expr(lo);
                     self.index_operand(lo, lt);
@@ -2452,6 +2546,10 @@ impl Checker<'_> {
         name: Ident,
         span: Span,
     ) -> TypeId {
+        // `value.sizeof`, `value.alignof`: of the value's type; the value is not evaluated.
+        if name == self.names.sizeof || name == self.names.alignof {
+            return self.type_member(e, bt, name, span);
+        }
         let (inner, through_ptr) = match self.types.kind(bt) {
             TypeKind::Ptr(x)
                 if matches!(
@@ -2500,6 +2598,19 @@ impl Checker<'_> {
                 }
             }
             TypeKind::Slice(el) => {
+                // The length of a constant string is a constant (`#assert(s.length == 5)`).
+                let string = match self.ast.expr(base).kind {
+                    ExprKind::StrLit(i) => Some(i),
+                    _ => self.typed.expr_str.get(&base).copied(),
+                };
+                if name == self.names.length
+                    && !through_ptr
+                    && let Some(i) = string
+                {
+                    self.typed.members.insert(e, MemberRes::Const);
+                    let n = self.ast.strings[i as usize].len();
+                    return self.set_const(e, Types::U64, n as i128);
+                }
                 if name == self.names.length {
                     self.typed.members.insert(
                         e,
@@ -3482,6 +3593,9 @@ impl Checker<'_> {
                     ct
                 };
                 self.set_target(rhs, rtarget);
+                if op.is_shift() && !self.shift_count_in_range(rhs, c) {
+                    return ct;
+                }
                 if let (Some(x), Some(y)) = (self.konst(lhs), self.konst(rhs)) {
                     match fold(op, c, c.wrap(x), promote(b).wrap(y)) {
                         Ok(v) => {
@@ -3504,6 +3618,19 @@ impl Checker<'_> {
                 self.error(self.span(e), msg);
                 Types::ERROR
             }
+        }
+    }
+
+    /// A constant shift count must be below the bit width of the shifted type `c` (the
+    /// promoted left operand), as in D; reports the error and returns false otherwise.
+    fn shift_count_in_range(&mut self, count: ExprId, c: IntTy) -> bool {
+        match self.konst(count) {
+            Some(n) if n < 0 || n >= c.bits as i128 => {
+                let msg = format!("shift by {n} is outside the range 0..{}", c.bits - 1);
+                self.error(self.span(count), msg);
+                false
+            }
+            _ => true,
         }
     }
 
@@ -3564,6 +3691,9 @@ impl Checker<'_> {
                 self.set_target(rhs, rtarget);
                 if matches!(op, BinaryOp::Div | BinaryOp::Rem) && self.konst(rhs) == Some(0) {
                     self.error(self.span(rhs), "division by zero");
+                }
+                if op.is_shift() {
+                    self.shift_count_in_range(rhs, c);
                 }
                 self.typed.assign_op_ty.insert(e, ct);
                 lt
