@@ -1,169 +1,10 @@
 //! `meteor-ld`: the command-line linker, following the conventions of `ld`/`lld`.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use meteor_linker::{LinkOptions, ObjectModule, Target, input, link};
-
-const USAGE: &str = "\
-Usage: meteor-ld [options] files... -o OUTPUT
-
-Links ELF x86-64 relocatable objects (.o) into an executable.
-
-Options:
-  -o FILE, --output FILE     write the executable to FILE (default: a.out, a.exe on windows-x64)
-  -e SYM, --entry SYM        entry symbol (default: _start on linux-x64, mainCRTStartup on windows-x64)
-  --target TARGET            linux-x64 (default; static ELF64) or windows-x64 (PE32+)
-  -static                    produce a static executable (the only kind supported yet)
-  -L DIR                     add DIR to the library search path
-  -v, --version              print the version and exit
-  -h, --help                 print this help and exit
-";
-
-struct Args {
-    inputs: Vec<PathBuf>,
-    output: Option<PathBuf>,
-    entry: Option<String>,
-    target: Target,
-}
-
-enum Parsed {
-    Link(Args),
-    Exit,
-}
-
-/// Value of an option given as `-o X`, `--output X`, `-output X`, `--output=X`, and when
-/// `joined` also `-oX`.
-fn value(
-    arg: &str,
-    rest: &mut impl Iterator<Item = String>,
-    short: &str,
-    long: &str,
-    joined: bool,
-) -> Result<Option<String>, String> {
-    if arg == short || arg == long || (long.len() > 2 && arg == &long[1..]) {
-        return rest
-            .next()
-            .map(Some)
-            .ok_or_else(|| format!("option `{arg}` needs a value"));
-    }
-    if let Some(v) = arg.strip_prefix(long).and_then(|v| v.strip_prefix('=')) {
-        return Ok(Some(v.to_string()));
-    }
-    if joined
-        && !short.is_empty()
-        && arg.len() > short.len()
-        && arg.starts_with(short)
-        && !arg.starts_with("--")
-    {
-        return Ok(Some(arg[short.len()..].to_string()));
-    }
-    Ok(None)
-}
-
-fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
-    let mut out = Args {
-        inputs: Vec::new(),
-        output: None,
-        entry: None,
-        target: Target::LinuxX64,
-    };
-    let mut it = args.into_iter();
-    let mut only_files = false;
-    while let Some(arg) = it.next() {
-        if only_files || !arg.starts_with('-') || arg == "-" {
-            out.inputs.push(PathBuf::from(arg));
-            continue;
-        }
-        match arg.as_str() {
-            "--" => only_files = true,
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return Ok(Parsed::Exit);
-            }
-            "-v" | "-V" | "--version" => {
-                println!(
-                    "meteor-ld {} (compatible with GNU linkers)",
-                    env!("CARGO_PKG_VERSION")
-                );
-                return Ok(Parsed::Exit);
-            }
-            "-static" | "--static" | "-Bstatic" => {}
-            _ => {
-                if let Some(v) = value(&arg, &mut it, "-o", "--output", true)? {
-                    out.output = Some(PathBuf::from(v));
-                } else if let Some(v) = value(&arg, &mut it, "-e", "--entry", false)? {
-                    out.entry = Some(v);
-                } else if let Some(v) = value(&arg, &mut it, "", "--target", false)? {
-                    out.target = v.parse()?;
-                } else if value(&arg, &mut it, "-L", "--library-path", true)?.is_some() {
-                    // Searched by -l once archives and shared libraries are supported.
-                } else if let Some(v) = value(&arg, &mut it, "-l", "--library", true)? {
-                    return Err(format!(
-                        "-l{v}: linking libraries is not supported yet (pass object files)"
-                    ));
-                } else {
-                    return Err(format!("unknown option: {arg}"));
-                }
-            }
-        }
-    }
-    Ok(Parsed::Link(out))
-}
-
-fn run(args: Args) -> Result<(), String> {
-    if args.inputs.is_empty() {
-        return Err("no input files".into());
-    }
-    let mut modules: Vec<ObjectModule> = Vec::new();
-    for path in &args.inputs {
-        let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot open {name}: {e}"))?;
-        modules.push(input::read_file(&name, &bytes).map_err(|e| e.to_string())?);
-    }
-    let mut options = LinkOptions::new(args.target);
-    if let Some(entry) = args.entry {
-        options.entry = entry;
-    }
-    let output = args.output.unwrap_or_else(|| {
-        PathBuf::from(if args.target == Target::WindowsX64 {
-            "a.exe"
-        } else {
-            "a.out"
-        })
-    });
-    let bytes = link(modules, &options).map_err(|e| e.to_string())?;
-    write_output(&output, &bytes).map_err(|e| format!("cannot write {}: {e}", output.display()))
-}
-
-/// Writes the executable with mode 0755, replacing (not overwriting in place) any old file
-/// so a running copy of it is not disturbed.
-fn write_output(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    std::fs::write(path, bytes)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
-    }
-    Ok(())
-}
-
-/// Whether the command line asks for the PE writer (`--target windows-x64`).
-fn wants_windows(args: &[String]) -> bool {
-    args.iter().enumerate().any(|(i, a)| {
-        let v = if a == "--target" || a == "-target" {
-            args.get(i + 1).map(String::as_str)
-        } else {
-            a.strip_prefix("--target=")
-        };
-        v.and_then(|v| v.parse::<Target>().ok()) == Some(Target::WindowsX64)
-    })
-}
+/// Meteor's allocator serves the linker's many short-lived allocations.
+#[global_allocator]
+static GLOBAL: meteor_alloc::MeteorAlloc = meteor_alloc::MeteorAlloc;
 
 /// The GNU-compatible ELF linker (`meteor_linker::ld`).
 fn run_elf(args: Vec<String>) -> Result<(), String> {
@@ -208,7 +49,7 @@ fn run_pe(args: Vec<String>) -> Result<(), String> {
 }
 
 const PE_USAGE: &str = "\
-Usage: meteor-ld -m i386pep [options] files...
+Usage: meteor-ld -m i386pep [options] files...   (or --target windows-x64)
 
 A drop-in MinGW ld for x86_64-w64-mingw32 (run it with the argument list from
 `x86_64-w64-mingw32-gcc -### ...`). Inputs: COFF objects, archives and import libraries,
@@ -241,7 +82,7 @@ Common options:
   -z now|lazy|relro|norelro|noexecstack|execstack|defs
   --gc-sections, --print-gc-sections, -Map FILE, -E/--export-dynamic, -soname NAME
   -rpath DIR, -u SYM, -s, -S, --threads=N
-  --target windows-x64    link Meteor objects into a PE32+ executable instead
+  --target windows-x64    use the PE/COFF linker (same as -m i386pep; see -m i386pep --help)
   -v, --version           print the version (GNU ld compatible) and exit
 ";
 
@@ -249,11 +90,6 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = if meteor_linker::coff::args::is_pe_command_line(&args) {
         run_pe(args)
-    } else if wants_windows(&args) {
-        parse(args).and_then(|parsed| match parsed {
-            Parsed::Link(args) => run(args),
-            Parsed::Exit => Ok(()),
-        })
     } else {
         run_elf(args)
     };

@@ -35,6 +35,34 @@ fn version_and_help() {
 }
 
 #[test]
+fn target_selects_the_driver() {
+    // `--target windows-x64` (any spelling `Target` accepts) is the PE/COFF driver, like
+    // `-m i386pep`; the ELF driver is the default.
+    for args in [
+        &["--target", "windows-x64", "--version"][..],
+        &["--target=x86_64-pc-windows-gnu", "--version"],
+        &["-m", "i386pep", "--version"],
+    ] {
+        let out = ld(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("i386pep"),
+            "{args:?}"
+        );
+    }
+    let out = ld(&["--target", "linux-x64", "--version"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("i386pep"));
+    // Each driver refuses the other's target.
+    let out = ld(&["-m", "i386pep", "--target", "linux-x64", "x.o"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("windows-x64 only"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn unknown_option_is_named() {
     let out = ld(&["--frobnicate", "x.o"]);
     assert_eq!(out.status.code(), Some(1));

@@ -105,12 +105,15 @@ pub const VERSION_LINE: &str = concat!(
     " (compatible with GNU ld, i386pep)"
 );
 
-/// Whether a command line asks for the PE/COFF linker (`-m i386pep`).
+/// Whether a command line asks for the PE/COFF linker: `-m i386pep` (what MinGW gcc
+/// passes), or `--target windows-x64` (Meteor's own spelling; any name `Target` accepts).
 pub fn is_pe_command_line(args: &[String]) -> bool {
+    let is_windows = |v: &str| v.parse::<crate::Target>() == Ok(crate::Target::WindowsX64);
     args.iter().enumerate().any(|(i, a)| {
         a == "-mi386pep"
             || (a == "-m" && args.get(i + 1).is_some_and(|v| v == "i386pep"))
-            || a == "--target=x86_64-w64-mingw32"
+            || a.strip_prefix("--target=").is_some_and(is_windows)
+            || (a == "--target" && args.get(i + 1).is_some_and(|v| is_windows(v)))
     })
 }
 
@@ -267,6 +270,10 @@ pub fn parse(args: Vec<String>) -> Result<Command, String> {
                         return Err(format!(
                             "unsupported emulation `{v}` for the PE linker (only i386pep)"
                         ));
+                    }
+                } else if let Some(v) = value(&["--target"], None)? {
+                    if v.parse::<crate::Target>()? != crate::Target::WindowsX64 {
+                        return Err("--target: the PE linker links windows-x64 only".into());
                     }
                 } else if let Some(v) = value(&["-e", "--entry"], Some("-e"))? {
                     c.entry = Some(v);
