@@ -126,7 +126,13 @@ fn snippet(file: &crate::source::SourceFile, span: Span, line: u32) -> String {
             .line_start(line as usize)
             .annotation(Level::Error.span(start..end)),
     );
-    let rendered = Renderer::plain().render(message).to_string();
+    // A terminal as wide as the line: the line is shown whole, never trimmed. (The
+    // trimming path of annotate-snippets 0.11 underflows on long lines of multi-byte
+    // characters — found by fuzzing, kept in compiler/tests/fuzz_regressions/.)
+    let rendered = Renderer::plain()
+        .term_width(text.len() + 256)
+        .render(message)
+        .to_string();
     // Drop the title line: the first line is printed in Meteor's own format.
     let mut lines: Vec<&str> = rendered.lines().skip(1).collect();
     while lines
