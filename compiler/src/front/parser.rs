@@ -35,6 +35,14 @@ pub fn run(c: &mut Compilation) {
 pub fn parse_all(sources: &SourceFiles, front: &mut FrontState, diags: &mut Diagnostics) {
     let n = sources.files.len();
     front.ast.files = vec![FileAst::default(); n];
+    // Size the arenas from the token count once, instead of growing them by copying
+    // (each copy of a large arena also faults in fresh pages). There are fewer expressions
+    // than tokens; the part of a reservation that is not used is never touched.
+    let toks = front.tokens.tokens.len();
+    front.ast.exprs.reserve(toks);
+    front.ast.stmts.reserve(toks / 8);
+    front.ast.type_exprs.reserve(toks / 16);
+    front.ast.decls.reserve(toks / 32);
     // Module name of each file, read from its leading `module` declaration.
     let mut by_module: HashMap<String, Vec<FileId>> = HashMap::default();
     for (id, file) in sources.iter() {
@@ -100,6 +108,7 @@ fn parse_file(
     if toks.is_empty() {
         return Vec::new();
     }
+    let heights_base = front.ast.exprs.len() as u32;
     let mut p = Parser {
         file,
         text: &sources.get(file).text,
@@ -110,7 +119,8 @@ fn parse_file(
         diags,
         recovering: false,
         depth: 0,
-        heights: HashMap::default(),
+        heights_base,
+        heights: Vec::new(),
         imports: Vec::new(),
         errors: 0,
     };
@@ -136,8 +146,11 @@ struct Parser<'a> {
     recovering: bool,
     /// Current recursion depth (statements and expressions).
     depth: u32,
-    /// Height of expression trees built so far (only heights > 1 are stored).
-    heights: HashMap<ExprId, u32>,
+    /// Id of the first expression of this file: `heights` is indexed from it.
+    heights_base: u32,
+    /// Height of each expression tree built so far (dense from `heights_base`; missing
+    /// entries are leaves, height 1).
+    heights: Vec<u32>,
     imports: Vec<String>,
     /// Syntax errors reported in this file.
     errors: u32,
@@ -1370,14 +1383,19 @@ impl<'a> Parser<'a> {
     }
 
     fn height(&self, e: ExprId) -> u32 {
-        self.heights.get(&e).copied().unwrap_or(1)
+        let i = e.0.wrapping_sub(self.heights_base) as usize;
+        self.heights.get(i).copied().unwrap_or(1)
     }
 
     fn mk(&mut self, kind: ExprKind, span: Span, children: &[ExprId]) -> ExprId {
         let h = 1 + children.iter().map(|&c| self.height(c)).max().unwrap_or(0);
         let id = self.ast.add_expr(kind, span);
         if h > 1 {
-            self.heights.insert(id, h);
+            let i = (id.0 - self.heights_base) as usize;
+            if i >= self.heights.len() {
+                self.heights.resize(i + 1, 1);
+            }
+            self.heights[i] = h;
         }
         if h > MAX_NESTING {
             self.error(span, "expression is nested too deeply");
