@@ -18,6 +18,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::util::{target_dir, workspace_root};
+
 use crate::runtime::{Mode, RuntimeTarget};
 
 const USAGE: &str = "\
@@ -688,29 +690,6 @@ fn svg(allocators: &[Allocator], rows: &[(String, usize, Vec<Vec<Sample>>)]) -> 
     }
     s.push_str("</svg>\n");
     s
-}
-
-/// The workspace root: `$METEOR_WORKSPACE_ROOT` when set, else the parent of `xtask/`.
-fn workspace_root() -> PathBuf {
-    if let Some(root) = std::env::var_os("METEOR_WORKSPACE_ROOT") {
-        return PathBuf::from(root);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                root.join(dir)
-            }
-        }
-        None => root.join("target"),
-    }
 }
 
 #[cfg(test)]

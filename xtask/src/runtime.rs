@@ -23,6 +23,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::util::{cargo, target_dir, workspace_root};
+
 const USAGE: &str = "\
 usage: cargo xtask runtime [--target linux-x64|windows-x64|all] [--mode static|dll|all] [--debug]
 
@@ -297,33 +299,6 @@ fn which(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|d| d.join(program))
         .find(|p| p.is_file())
-}
-
-/// The workspace root: `$METEOR_WORKSPACE_ROOT` when set, else the parent of `xtask/`.
-fn workspace_root() -> PathBuf {
-    if let Some(root) = std::env::var_os("METEOR_WORKSPACE_ROOT") {
-        return PathBuf::from(root);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
-}
-
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                root.join(dir)
-            }
-        }
-        None => root.join("target"),
-    }
 }
 
 #[cfg(test)]
