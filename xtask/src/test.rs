@@ -77,20 +77,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     // The allocator runtime in both modes for every target (DESIGN.md: `cargo xtask test`
     // builds both runtime modes first), into target/runtime/<target>/<mode>/.
-    let name = "cargo xtask runtime (static + dll modes)";
-    let (outcome, secs) = util::timed(name, || crate::runtime::run(&[]));
-    let (ok, note) = match outcome {
-        Ok(()) => (true, String::new()),
-        Err(e) => (false, format!("{e:#}")),
-    };
-    finish_step(
+    run_step(
         &mut results,
         &mut totals,
-        name,
-        ok,
-        note,
-        Counts::default(),
-        secs,
+        "cargo xtask runtime (static + dll modes)",
+        || crate::runtime::run(&[]),
     );
 
     let plain_steps: [(&str, &[&str]); 2] = [
@@ -148,20 +139,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ),
     }
 
-    let name = "actionlint .github/workflows";
-    let (outcome, secs) = util::timed(name, || actionlint(&root));
-    let (ok, note) = match outcome {
-        Ok(()) => (true, String::new()),
-        Err(e) => (false, format!("{e:#}")),
-    };
-    finish_step(
+    run_step(
         &mut results,
         &mut totals,
-        name,
-        ok,
-        note,
-        Counts::default(),
-        secs,
+        "actionlint .github/workflows",
+        || actionlint(&root),
     );
 
     println!();
@@ -187,6 +169,21 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         // The summary must stay the last line: exit without another message.
         std::process::exit(1);
     }
+}
+
+/// Runs a step that reports no test counts: ok when `f` returns `Ok`.
+fn run_step(
+    results: &mut Vec<StepResult>,
+    totals: &mut Counts,
+    name: &str,
+    f: impl FnOnce() -> anyhow::Result<()>,
+) {
+    let (outcome, secs) = util::timed(name, f);
+    let (ok, note) = match outcome {
+        Ok(()) => (true, String::new()),
+        Err(e) => (false, format!("{e:#}")),
+    };
+    finish_step(results, totals, name, ok, note, Counts::default(), secs);
 }
 
 fn finish_step(
