@@ -667,3 +667,81 @@ fn undefined_and_duplicate_symbols_from_gcc_objects() {
         "{err}"
     );
 }
+
+const MERGE_A_C: &str = r#"
+#include <stdio.h>
+extern void other(volatile double x);
+/* Pointers into the string section from data: section symbol + offset relocations. */
+const char *table_a[] = { "zeta literal 3", "merged literal 1", "merged literal 2" };
+int main(void) {
+    volatile double x = 2.0;
+    puts("merged literal 1");
+    printf("%s %.4f\n", "merged literal 2", x * 1234.5678);
+    for (int i = 0; i < 3; i++) puts(table_a[i] + i);
+    other(x);
+    return 0;
+}
+"#;
+
+const MERGE_B_C: &str = r#"
+#include <stdio.h>
+const char *table_b[] = { "merged literal 2", "only in b", "merged literal 1" };
+void other(volatile double x) {
+    printf("%s %.4f\n", "merged literal 2", x * 1234.5678);
+    puts("merged literal 1");
+    for (int i = 0; i < 3; i++) puts(table_b[i]);
+}
+"#;
+
+fn count(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+/// `SHF_MERGE` sections: string literals (`.rodata.str1.1`) and 8-byte constants
+/// (`.rodata.cst8`) used by two objects are stored once; references through symbols and
+/// through section symbol + addend (pointer tables in `.data`) land on the merged copy.
+#[test]
+fn mergeable_strings_and_constants_are_deduplicated() {
+    let Some(fx) = fx() else { return };
+    for mode in [Mode::Pie, Mode::NoPie] {
+        let a = object(fx, "merge_a.c", MERGE_A_C, mode, &[]);
+        let b = object(fx, "merge_b.c", MERGE_B_C, mode, &[]);
+        let objs = [a.clone(), b.clone()];
+        // Each object holds its own copy of the shared literals and the constant.
+        for o in &objs {
+            let bytes = std::fs::read(o).unwrap();
+            assert_eq!(count(&bytes, b"merged literal 1\0"), 1);
+        }
+        let reference = fx.dir.join(format!("merge.{}.ref", mode.name()));
+        let ours = fx.dir.join(format!("merge.{}.meteor", mode.name()));
+        link(fx, "gcc", &objs, &reference, mode, &[], false);
+        link(fx, "gcc", &objs, &ours, mode, &[], true);
+        let want = run(&reference);
+        assert!(
+            want.0.contains("erged literal 2\nonly in b\n"),
+            "{}",
+            want.0
+        );
+        assert_eq!(run(&ours), want, "merge ({mode:?})");
+
+        let bytes = std::fs::read(&ours).unwrap();
+        let elf = Elf::parse(&bytes).unwrap();
+        dynamic_checks(&elf, mode == Mode::Pie);
+        let rodata = elf
+            .section_headers
+            .iter()
+            .find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(".rodata"))
+            .expect(".rodata");
+        let r = &bytes[rodata.sh_offset as usize..(rodata.sh_offset + rodata.sh_size) as usize];
+        for lit in [
+            &b"merged literal 1\0"[..],
+            b"merged literal 2\0",
+            b"zeta literal 3\0",
+            b"only in b\0",
+        ] {
+            assert_eq!(count(r, lit), 1, "{}", String::from_utf8_lossy(lit));
+            assert_eq!(count(&bytes, lit), 1, "{}", String::from_utf8_lossy(lit));
+        }
+        assert_eq!(count(r, &1234.5678f64.to_le_bytes()), 1, "8-byte constant");
+    }
+}

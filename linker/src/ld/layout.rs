@@ -192,6 +192,7 @@ pub fn prepare(ctx: &mut Ctx) -> Result<(), LinkError> {
                 live: false,
                 out: NO_OUT,
                 offset: 0,
+                merge: None,
             },
             InSec {
                 name: b".bss",
@@ -205,6 +206,7 @@ pub fn prepare(ctx: &mut Ctx) -> Result<(), LinkError> {
                 live: true,
                 out: NO_OUT,
                 offset: 0,
+                merge: None,
             },
         ],
         syms: Vec::new(),
@@ -242,6 +244,7 @@ pub fn prepare(ctx: &mut Ctx) -> Result<(), LinkError> {
                 live: true,
                 out: NO_OUT,
                 offset: 0,
+                merge: None,
             });
             let rs = &mut o.syms[sym as usize];
             rs.shndx = idx;
@@ -464,7 +467,7 @@ impl IntoLocal for Target {
 }
 
 /// The output section an input section goes to.
-fn output_name(name: &[u8]) -> &[u8] {
+pub(super) fn output_name(name: &[u8]) -> &[u8] {
     const PREFIXES: &[&[u8]] = &[
         b".text",
         b".rodata",
@@ -1472,15 +1475,42 @@ pub fn def_addr(ctx: &Ctx, lay: &Lay, obj: u32, sym: u32) -> u64 {
     if s.shndx == SHN_UNDEF || s.shndx >= SHN_LORESERVE {
         return 0;
     }
-    let sec = &o.sections[s.shndx as usize];
+    section_addr(ctx, lay, obj, s.shndx, s.value)
+}
+
+/// Address of offset `off` of input section `sec` of `obj` (0 when the section is not in
+/// the output); offsets in merged sections land on the merged copy.
+pub fn section_addr(ctx: &Ctx, lay: &Lay, obj: u32, sec: u32, off: u64) -> u64 {
+    let (obj, sec, off) = super::merge::locate(ctx, obj, sec, off);
+    let sec = &ctx.objs[obj as usize].sections[sec as usize];
     if !sec.live || sec.out == NO_OUT {
         return 0;
     }
     let base = lay.secs[sec.out as usize].addr + sec.offset;
-    base.wrapping_add(super::eh_frame::map_offset(sec, s.value))
+    base.wrapping_add(super::eh_frame::map_offset(sec, off))
 }
 
 impl<'a> Ctx<'a> {
+    /// S for a relocation with addend `addend`. A section symbol of a merged section
+    /// selects its piece by `value + addend` (lld's rule); the result is that piece's
+    /// address minus the addend, so that S + A lands on it.
+    pub fn reloc_sym_addr(&self, lay: &Lay, t: Target, addend: i64) -> u64 {
+        if let Target::Local(o, i) = t {
+            let s = self.objs[o as usize].syms[i as usize];
+            if s.typ == STT_SECTION
+                && s.shndx != SHN_UNDEF
+                && s.shndx < SHN_LORESERVE
+                && self.objs[o as usize].sections[s.shndx as usize]
+                    .merge
+                    .is_some()
+            {
+                let off = s.value.wrapping_add(addend as u64);
+                return section_addr(self, lay, o, s.shndx, off).wrapping_sub(addend as u64);
+            }
+        }
+        self.sym_addr(lay, t)
+    }
+
     /// S for a relocation: the value a non-GOT reference resolves to.
     pub fn sym_addr(&self, lay: &Lay, t: Target) -> u64 {
         match t {

@@ -18,6 +18,7 @@ pub mod eh_frame;
 pub mod elf_types;
 pub mod emit_object;
 pub mod layout;
+pub mod merge;
 pub mod object;
 pub mod reloc;
 pub mod resolve;
@@ -33,6 +34,7 @@ pub fn link(cfg: &Config) -> Result<Vec<u8>, LinkError> {
     let mut ctx = resolve::resolve(cfg, &loaded)?;
     layout::prepare(&mut ctx)?;
     eh_frame::split(&mut ctx)?;
+    merge::run(&mut ctx);
     let mut scan = reloc::scan(&mut ctx)?;
     let lay = layout::layout(&mut ctx, &mut scan)?;
     write::write(&mut ctx, &scan, &lay)

@@ -34,6 +34,8 @@ pub struct InSec<'a> {
     pub out: u32,
     /// Offset inside the output section.
     pub offset: u64,
+    /// For merged `SHF_MERGE` sections: where each piece went (see [`super::merge`]).
+    pub merge: Option<Box<super::merge::MergeMap>>,
 }
 
 /// A COMDAT group: the signature and its member sections.
@@ -130,6 +132,7 @@ pub fn parse<'a>(name: String, data: &'a [u8]) -> Result<ObjFile<'a>, String> {
             live,
             out: NO_OUT,
             offset: 0,
+            merge: None,
         });
     }
 

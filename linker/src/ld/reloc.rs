@@ -627,11 +627,11 @@ pub fn apply_section(
                     (ctx.sym_addr(lay, t) as i128 + a - lay.tls_start as i128) as u64
                 }
                 R_X86_64_PC32 | R_X86_64_PC64 => {
-                    (ctx.sym_addr(lay, t) as i128 + a - p as i128) as u64
+                    (ctx.reloc_sym_addr(lay, t, r.addend) as i128 + a - p as i128) as u64
                 }
                 R_X86_64_SIZE32 | R_X86_64_SIZE64 => (ctx.sym_size(t) as i128 + a) as u64,
                 _ if !live => 0,
-                _ => (ctx.sym_addr(lay, t) as i128 + a) as u64,
+                _ => (ctx.reloc_sym_addr(lay, t, r.addend) as i128 + a) as u64,
             };
             let w = super::object::reloc_width(r.rtype).unwrap_or(0) as usize;
             write_n(buf, off, w, v);
@@ -639,7 +639,7 @@ pub fn apply_section(
         }
         let class = ctx.class(t);
         let data = &s.data;
-        let sv = ctx.sym_addr(lay, t);
+        let sv = ctx.reloc_sym_addr(lay, t, r.addend);
         let err = |why: &str| reloc_error(ctx, obj, sec, &r, t, why);
         match r.rtype {
             R_X86_64_64 => match class {
