@@ -745,3 +745,151 @@ fn mergeable_strings_and_constants_are_deduplicated() {
         assert_eq!(count(r, &1234.5678f64.to_le_bytes()), 1, "8-byte constant");
     }
 }
+
+const EH_MAIN_CPP: &str = r#"
+#include <cstdio>
+#include <stdexcept>
+int thrower(int);
+int catcher(int);
+int main() {
+    int t = 0;
+    for (int i = 0; i < 5; i++) t += catcher(i);
+    try { thrower(100); } catch (const std::exception &e) { std::printf("main caught %s\n", e.what()); }
+    std::printf("total %d\n", t);
+    return t;
+}
+"#;
+
+const EH_THROW_CPP: &str = r#"
+#include <stdexcept>
+#include <string>
+int thrower(int x) {
+    if (x % 2) throw std::runtime_error("odd " + std::to_string(x));
+    if (x == 100) throw std::logic_error("hundred");
+    return x;
+}
+"#;
+
+const EH_CATCH_CPP: &str = r#"
+#include <cstdio>
+#include <stdexcept>
+int thrower(int);
+struct Guard { int n; ~Guard() { std::printf("unwound %d\n", n); } };
+int catcher(int x) {
+    try { Guard g{x}; return thrower(x); }
+    catch (const std::runtime_error &e) { std::printf("caught %s\n", e.what()); return -1; }
+}
+"#;
+
+/// `.eh_frame` records of an output: (offset, is_fde, cie offset, pc_begin).
+fn eh_records(sec: &[u8], sec_addr: u64) -> Vec<(u64, bool, u64, u64)> {
+    let u32_at = |o: usize| u32::from_le_bytes(sec[o..o + 4].try_into().unwrap());
+    let mut out = Vec::new();
+    let mut off = 0usize;
+    while off + 4 <= sec.len() {
+        let len = u32_at(off) as usize;
+        if len == 0 {
+            break;
+        }
+        let id = u32_at(off + 4) as u64;
+        if id == 0 {
+            out.push((off as u64, false, 0, 0));
+        } else {
+            let cie = (off as u64 + 4)
+                .checked_sub(id)
+                .expect("CIE pointer before .eh_frame");
+            // gcc's CIEs use pcrel sdata4 for pc_begin.
+            let rel = u32_at(off + 8) as i32 as i64;
+            let pc = (sec_addr as i64 + off as i64 + 8 + rel) as u64;
+            out.push((off as u64, true, cie, pc));
+        }
+        off += len + 4;
+    }
+    out
+}
+
+fn section<'a>(elf: &Elf, bytes: &'a [u8], name: &str) -> (&'a [u8], u64) {
+    let s = elf
+        .section_headers
+        .iter()
+        .find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(name))
+        .unwrap_or_else(|| panic!("{name}"));
+    (
+        &bytes[s.sh_offset as usize..(s.sh_offset + s.sh_size) as usize],
+        s.sh_addr,
+    )
+}
+
+/// C++ exceptions thrown and caught across three objects: identical CIEs of different
+/// inputs are stored once (no more CIEs than GNU ld leaves), every FDE points back to a
+/// CIE, and `.eh_frame_hdr`'s table is sorted and names each FDE with its pc_begin.
+#[test]
+fn eh_frame_cies_deduplicated_across_objects() {
+    let Some(fx) = fx() else { return };
+    for mode in [Mode::Pie, Mode::NoPie, Mode::Static] {
+        let objs = [
+            object(fx, "eh_main.cpp", EH_MAIN_CPP, mode, &[]),
+            object(fx, "eh_throw.cpp", EH_THROW_CPP, mode, &[]),
+            object(fx, "eh_catch.cpp", EH_CATCH_CPP, mode, &[]),
+        ];
+        let reference = fx.dir.join(format!("eh.{}.ref", mode.name()));
+        let ours = fx.dir.join(format!("eh.{}.meteor", mode.name()));
+        link(fx, "g++", &objs, &reference, mode, &[], false);
+        link(fx, "g++", &objs, &ours, mode, &[], true);
+        let want = run(&reference);
+        assert!(
+            want.0.contains("caught odd 3\nunwound") || want.0.contains("unwound 3\ncaught odd 3"),
+            "{}",
+            want.0
+        );
+        assert!(want.0.contains("main caught hundred"), "{}", want.0);
+        assert_eq!(run(&ours), want, "eh ({mode:?})");
+
+        let cies = |path: &Path| {
+            let bytes = std::fs::read(path).unwrap();
+            let elf = Elf::parse(&bytes).unwrap();
+            let (eh, addr) = section(&elf, &bytes, ".eh_frame");
+            eh_records(eh, addr).iter().filter(|r| !r.1).count()
+        };
+        let (n_ours, n_ref) = (cies(&ours), cies(&reference));
+        assert!(n_ours <= n_ref, "{mode:?}: {n_ours} CIEs, GNU ld {n_ref}");
+
+        let bytes = std::fs::read(&ours).unwrap();
+        let elf = Elf::parse(&bytes).unwrap();
+        let (eh, eh_addr) = section(&elf, &bytes, ".eh_frame");
+        let recs = eh_records(eh, eh_addr);
+        let cie_offsets: Vec<u64> = recs.iter().filter(|r| !r.1).map(|r| r.0).collect();
+        for r in recs.iter().filter(|r| r.1) {
+            assert!(
+                cie_offsets.contains(&r.2),
+                "FDE at {:#x} -> {:#x}",
+                r.0,
+                r.2
+            );
+        }
+        if mode == Mode::Static {
+            // gcc passes `--eh-frame-hdr` only to dynamic links.
+            continue;
+        }
+        let (hdr, hdr_addr) = section(&elf, &bytes, ".eh_frame_hdr");
+        let count = u32::from_le_bytes(hdr[8..12].try_into().unwrap()) as usize;
+        let fdes: Vec<_> = recs.iter().filter(|r| r.1).collect();
+        assert_eq!(count, fdes.len());
+        let mut last = i64::MIN;
+        for k in 0..count {
+            let at = 12 + 8 * k;
+            let pc =
+                i32::from_le_bytes(hdr[at..at + 4].try_into().unwrap()) as i64 + hdr_addr as i64;
+            let fde = i32::from_le_bytes(hdr[at + 4..at + 8].try_into().unwrap()) as i64
+                + hdr_addr as i64;
+            assert!(pc >= last, "eh_frame_hdr table not sorted");
+            last = pc;
+            let off = (fde - eh_addr as i64) as u64;
+            let r = fdes
+                .iter()
+                .find(|r| r.0 == off)
+                .expect("table entry names an FDE");
+            assert_eq!(r.3 as i64, pc);
+        }
+    }
+}

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use super::elf_types::{Bytes, SHN_LORESERVE, SHN_UNDEF, SHT_X86_64_UNWIND};
 use super::object::{InSec, Rela};
 use super::reloc::Target;
-use super::resolve::{Ctx, Def};
+use super::resolve::{Ctx, Def, FxMap};
 use crate::error::LinkError;
 
 pub fn is_eh_frame(s: &InSec) -> bool {
@@ -116,9 +116,38 @@ pub fn fde_ranges(ctx: &Ctx, obj: u32, sec: u32) -> Vec<FdeRange> {
         .collect()
 }
 
-/// Drops FDEs of dropped functions from every live `.eh_frame` input section.
+/// An FDE (at `fde` in section `sec` of `obj`, after rebuilding) whose CIE is the record at
+/// `cie_at` of section `cie_sec` of `cie_obj`, an earlier `.eh_frame` input section.
+#[derive(Clone, Copy, Debug)]
+pub struct CieFixup {
+    pub obj: u32,
+    pub sec: u32,
+    pub fde: u64,
+    pub cie_obj: u32,
+    pub cie_sec: u32,
+    pub cie_at: u64,
+}
+
+/// What makes two CIEs the same: their bytes and their relocations (offset in the record,
+/// type, resolved target, addend).
+type CieKey = (Vec<u8>, Vec<(u64, u32, Target, i64)>);
+
+/// Where a kept record of the section being rebuilt went.
+#[derive(Clone, Copy)]
+enum CiePlace {
+    Here(u64),
+    Elsewhere(u32, u32, u64),
+}
+
+/// Drops FDEs of dropped functions from every live `.eh_frame` input section, and CIEs
+/// identical to a CIE of an earlier section (layout order), as GNU ld and lld do; the FDEs
+/// of a dropped CIE refer to the kept one (patched by the writer, [`CieFixup`]).
 pub fn split(ctx: &mut Ctx) -> Result<(), LinkError> {
-    for oi in 0..ctx.objs.len() {
+    let mut order: Vec<u32> = (0..ctx.objs.len() as u32).collect();
+    order.sort_by_key(|&o| ctx.obj_order[o as usize]);
+    let mut cies: FxMap<CieKey, (u32, u32, u64)> = FxMap::default();
+    let mut fixups = Vec::new();
+    for oi in order.into_iter().map(|o| o as usize) {
         for si in 0..ctx.objs[oi].sections.len() {
             let s = &ctx.objs[oi].sections[si];
             if !s.live || !is_eh_frame(s) {
@@ -129,10 +158,40 @@ pub fn split(ctx: &mut Ctx) -> Result<(), LinkError> {
             }
             let s = &ctx.objs[oi].sections[si];
             let recs = records(&s.data).map_err(|e| LinkError::input(&ctx.objs[oi].name, e))?;
+            let rec_relocs = |r: &Record| {
+                let (start, end) = (r.start, r.start + r.len);
+                let lo = s.relocs.partition_point(|x| x.offset < start);
+                s.relocs[lo..].iter().take_while(move |x| x.offset < end)
+            };
             let mut keep = vec![true; recs.len()];
-            let mut any_dropped = false;
+            // For CIEs identical to one already kept: (object, section, offset) of that one.
+            let mut dup: Vec<Option<(u32, u32, u64)>> = vec![None; recs.len()];
+            let mut cie_keys: Vec<Option<CieKey>> = vec![None; recs.len()];
+            let mut changed = false;
             for (k, r) in recs.iter().enumerate() {
                 if !r.is_fde {
+                    if r.len <= 4 {
+                        continue; // the terminator
+                    }
+                    let bytes = s.data[r.start as usize..(r.start + r.len) as usize].to_vec();
+                    let rels = rec_relocs(r)
+                        .map(|x| {
+                            (
+                                x.offset - r.start,
+                                x.rtype,
+                                ctx.target(oi as u32, x.sym),
+                                x.addend,
+                            )
+                        })
+                        .collect();
+                    let key = (bytes, rels);
+                    if let Some(&at) = cies.get(&key) {
+                        dup[k] = Some(at);
+                        keep[k] = false;
+                        changed = true;
+                    } else {
+                        cie_keys[k] = Some(key);
+                    }
                     continue;
                 }
                 let dead = match pc_reloc(&s.relocs, r.start + 8) {
@@ -144,44 +203,67 @@ pub fn split(ctx: &mut Ctx) -> Result<(), LinkError> {
                 };
                 if dead {
                     keep[k] = false;
-                    any_dropped = true;
+                    changed = true;
                 }
             }
-            if !any_dropped {
+            if !changed {
+                for (k, key) in cie_keys.into_iter().enumerate() {
+                    if let Some(key) = key {
+                        cies.insert(key, (oi as u32, si as u32, recs[k].start));
+                    }
+                }
                 continue;
             }
             // Rebuild the section from the kept records.
             let mut data = Vec::with_capacity(s.data.len());
-            let mut newpos = vec![u64::MAX; recs.len()];
             let mut relocs = Vec::with_capacity(s.relocs.len());
-            let mut old_to_new: Vec<(u64, u64)> = Vec::new();
+            let mut places: Vec<(u64, CiePlace)> = Vec::new();
             for (k, r) in recs.iter().enumerate() {
+                if let Some((co, cs, ca)) = dup[k] {
+                    places.push((r.start, CiePlace::Elsewhere(co, cs, ca)));
+                }
                 if !keep[k] {
                     continue;
                 }
                 let np = data.len() as u64;
-                newpos[k] = np;
-                old_to_new.push((r.start, np));
+                if !r.is_fde {
+                    places.push((r.start, CiePlace::Here(np)));
+                    if let Some(key) = cie_keys[k].take() {
+                        cies.insert(key, (oi as u32, si as u32, np));
+                    }
+                }
                 data.extend_from_slice(&s.data[r.start as usize..(r.start + r.len) as usize]);
                 if r.is_fde {
-                    let cie_new = old_to_new
+                    let place = places
                         .iter()
                         .find(|&&(o, _)| o == r.cie)
-                        .map(|&(_, n)| n)
+                        .map(|&(_, p)| p)
                         .ok_or_else(|| {
                             LinkError::input(
                                 &ctx.objs[oi].name,
                                 format!(".eh_frame FDE at {:#x} refers to a missing CIE", r.start),
                             )
                         })?;
-                    let ptr = (np + 4 - cie_new) as u32;
+                    // Another section's CIE: a pointer to this section's start for now
+                    // (still a well-formed record), patched by the writer.
+                    let cie_here = match place {
+                        CiePlace::Here(c) => c,
+                        CiePlace::Elsewhere(co, cs, ca) => {
+                            fixups.push(CieFixup {
+                                obj: oi as u32,
+                                sec: si as u32,
+                                fde: np,
+                                cie_obj: co,
+                                cie_sec: cs,
+                                cie_at: ca,
+                            });
+                            0
+                        }
+                    };
+                    let ptr = (np + 4 - cie_here) as u32;
                     data[np as usize + 4..np as usize + 8].copy_from_slice(&ptr.to_le_bytes());
                 }
-                let lo = s.relocs.partition_point(|x| x.offset < r.start);
-                for rel in s.relocs[lo..]
-                    .iter()
-                    .take_while(|x| x.offset < r.start + r.len)
-                {
+                for rel in rec_relocs(r) {
                     let mut n = *rel;
                     n.offset = rel.offset - r.start + np;
                     relocs.push(n);
@@ -192,6 +274,44 @@ pub fn split(ctx: &mut Ctx) -> Result<(), LinkError> {
             s.data = Cow::Owned(data);
             s.relocs = relocs;
         }
+    }
+    ctx.eh_cie_fixups = fixups;
+    Ok(())
+}
+
+/// Patches the CIE pointers of [`CieFixup`]s in the output file `buf` once every input
+/// section has its place.
+pub fn apply_cie_fixups(
+    ctx: &Ctx,
+    lay: &super::layout::Lay,
+    buf: &mut [u8],
+) -> Result<(), LinkError> {
+    for f in &ctx.eh_cie_fixups {
+        let fs = &ctx.objs[f.obj as usize].sections[f.sec as usize];
+        let cs = &ctx.objs[f.cie_obj as usize].sections[f.cie_sec as usize];
+        let field = fs.offset + f.fde + 4;
+        let cie = cs.offset + f.cie_at;
+        if fs.out != cs.out || fs.out == super::object::NO_OUT || cie >= field {
+            return Err(LinkError::input(
+                &ctx.objs[f.obj as usize].name,
+                "internal error: a shared .eh_frame CIE does not precede its FDE",
+            ));
+        }
+        let at = (lay.secs[fs.out as usize].offset + field) as usize;
+        let ptr = u32::try_from(field - cie).map_err(|_| {
+            LinkError::input(
+                &ctx.objs[f.obj as usize].name,
+                ".eh_frame is larger than 4 GiB",
+            )
+        })?;
+        buf.get_mut(at..at + 4)
+            .ok_or_else(|| {
+                LinkError::input(
+                    &ctx.objs[f.obj as usize].name,
+                    "internal error: CIE fixup outside the file",
+                )
+            })?
+            .copy_from_slice(&ptr.to_le_bytes());
     }
     Ok(())
 }

@@ -289,6 +289,9 @@ pub struct Ctx<'a> {
     pub dynamic: bool,
     /// Index of the linker's own object (commons, copy relocations).
     pub linker_obj: u32,
+    /// FDEs whose CIE was deduplicated into another `.eh_frame` input section: the writer
+    /// patches their CIE pointers once the sections have their places.
+    pub eh_cie_fixups: Vec<super::eh_frame::CieFixup>,
 }
 
 impl<'a> Ctx<'a> {
@@ -526,6 +529,7 @@ pub fn resolve<'a>(cfg: &'a Config, loaded: &'a [Loaded]) -> Result<Ctx<'a>, Lin
         pic: cfg.pie || cfg.shared,
         dynamic: false,
         linker_obj: 0,
+        eh_cie_fixups: Vec::new(),
     };
     let entry = entry_name(cfg);
     let mut roots: Vec<&'a str> = cfg.undefined.iter().map(String::as_str).collect();

@@ -88,6 +88,7 @@ pub fn write(ctx: &mut Ctx, sc: &Scan, lay: &Lay) -> Result<Vec<u8>, LinkError> 
     }
     items.sort_by_key(|it| it.off);
     let mut dynrels = relocate_all(ctx, sc, lay, &items, &mut buf)?;
+    eh_frame::apply_cie_fixups(ctx, lay, &mut buf)?;
 
     let mut w = W(&mut buf);
     // Synthetic sections.
