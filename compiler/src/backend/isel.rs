@@ -40,17 +40,29 @@ use crate::ir::{
 
 pub fn run(c: &mut Compilation) {
     let conv = c.back.conv;
+    let (ir, abi) = (&c.ir, &c.back.abi);
+    // Functions are selected independently (in parallel chunks); each chunk reports into
+    // its own diagnostics, appended in function order.
+    let chunks = super::par_chunks(&ir.functions, |fs| {
+        let mut diags = Diagnostics::default();
+        let mut funcs = Vec::with_capacity(fs.len());
+        for f in fs {
+            let FunctionKind::Defined(body) = &f.kind else {
+                funcs.push(None);
+                continue;
+            };
+            let mut s = Sel::new(ir, abi, conv, body, &mut diags);
+            s.f.process_entry = f.is_process_entry;
+            s.own_ret_ty = f.sig.ret;
+            s.select(&conv.func_abi(&f.sig, &ir.aggregates));
+            funcs.push(Some(s.f));
+        }
+        (funcs, diags)
+    });
     let mut funcs = Vec::with_capacity(c.ir.functions.len());
-    for f in &c.ir.functions {
-        let FunctionKind::Defined(body) = &f.kind else {
-            funcs.push(None);
-            continue;
-        };
-        let mut s = Sel::new(&c.ir, &c.back.abi, conv, body, &mut c.diags);
-        s.f.process_entry = f.is_process_entry;
-        s.own_ret_ty = f.sig.ret;
-        s.select(&conv.func_abi(&f.sig, &c.ir.aggregates));
-        funcs.push(Some(s.f));
+    for (fs, diags) in chunks {
+        funcs.extend(fs);
+        c.diags.errors.extend(diags.errors);
     }
     c.back.funcs = funcs;
     if c.options.print.lir {

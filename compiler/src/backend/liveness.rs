@@ -26,12 +26,14 @@ pub struct Liveness {
 }
 
 pub fn run(c: &mut Compilation) {
-    c.back.live = c
-        .back
-        .funcs
-        .iter()
-        .map(|f| f.as_ref().map(compute))
-        .collect();
+    c.back.live = super::par_chunks(&c.back.funcs, |fs| {
+        fs.iter()
+            .map(|f| f.as_ref().map(compute))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
 }
 
 pub fn compute(f: &MFunc) -> Liveness {

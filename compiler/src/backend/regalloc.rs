@@ -25,11 +25,11 @@ use std::collections::BinaryHeap;
 
 pub fn run(c: &mut Compilation) {
     let live = std::mem::take(&mut c.back.live);
-    for (f, l) in c.back.funcs.iter_mut().zip(live) {
+    super::par_zip_mut(&mut c.back.funcs, &live, |f, l| {
         if let (Some(f), Some(l)) = (f.as_mut(), l) {
-            allocate(f, &l);
+            allocate(f, l);
         }
-    }
+    });
     if c.options.print.lir {
         c.printed.push_str("; LIR after register allocation\n");
         for (f, mf) in c.ir.functions.iter().zip(&c.back.funcs) {

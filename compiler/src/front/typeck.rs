@@ -1724,7 +1724,8 @@ impl Checker<'_> {
     }
 
     fn stmt(&mut self, s: StmtId) {
-        let stmt = self.ast.stmt(s).clone();
+        let ast = self.ast;
+        let stmt = ast.stmt(s);
         let span = stmt.span;
         match &stmt.kind {
             StmtKind::Expr(e) => {
@@ -2102,7 +2103,9 @@ impl Checker<'_> {
 
     fn expr_inner(&mut self, e: ExprId) -> TypeId {
         let span = self.span(e);
-        match self.ast.expr(e).kind.clone() {
+        // `self.ast` is a shared reference of its own: the node is matched in place.
+        let ast = self.ast;
+        match ast.expr(e).kind {
             ExprKind::IntLit {
                 value,
                 negative,
@@ -2138,9 +2141,9 @@ impl Checker<'_> {
             ExprKind::Assign { op, lhs, rhs } => self.assign(e, op, lhs, rhs),
             ExprKind::Call {
                 callee,
-                args,
-                names,
-            } => self.call_expr(e, callee, &args, &names, span),
+                ref args,
+                ref names,
+            } => self.call_expr(e, callee, args, names, span),
             ExprKind::Index { base, index } => {
                 let bt = self.expr_t(base);
                 // `T[N]` in expression position (`S[4].sizeof`): a static array type.
