@@ -589,3 +589,49 @@ fn comdat_selection_rules() {
         .to_string();
     assert!(e.contains("start"), "{e}");
 }
+
+/// `-Map FILE` (as gcc passes `-Wl,-Map,FILE`): output sections, input sections with their
+/// files and addresses, and the global symbols at their addresses.
+#[test]
+fn map_file_lists_sections_and_symbols() {
+    if !fixtures() {
+        return;
+    }
+    let map = work_dir().join("tls.map");
+    let _ = std::fs::remove_file(&map);
+    meteor_link(GCC, &["tls.o", "-Wl,-Map,tls.map", "-o", "tls_map.exe"])
+        .unwrap_or_else(|e| panic!("meteor-ld failed:\n{e}"));
+    let text = std::fs::read_to_string(&map).expect("map file written");
+    let bytes = image("tls_map.exe");
+    let pe = goblin::pe::PE::parse(&bytes).unwrap();
+    let line_of = |needle: &str| {
+        text.lines()
+            .find(|l| l.ends_with(needle))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no `{needle}` in the map:\n{}",
+                    &text[..text.len().min(3000)]
+                )
+            })
+    };
+    // Output sections, the fixture's input section, and `main` inside `.text`.
+    let text_out = line_of(" .text");
+    let tls_in = line_of("tls.o:(.text)");
+    let main_line = line_of(" main");
+    let addr = |l: &str| u64::from_str_radix(l.split_whitespace().next().unwrap(), 16).unwrap();
+    let oh = pe.header.optional_header.unwrap();
+    let image_base = oh.windows_fields.image_base;
+    let text_sec = pe
+        .sections
+        .iter()
+        .find(|s| s.name().unwrap_or("") == ".text")
+        .unwrap();
+    assert_eq!(addr(text_out), image_base + text_sec.virtual_address as u64);
+    assert!(addr(tls_in) >= addr(text_out));
+    assert!(addr(main_line) >= addr(tls_in));
+    assert_eq!(
+        addr(line_of(" mainCRTStartup")),
+        image_base + oh.standard_fields.address_of_entry_point as u64
+    );
+    assert!(text.lines().any(|l| l.ends_with(" .idata")));
+}

@@ -43,6 +43,8 @@ pub struct Config {
     pub undefined: Vec<String>,
     /// Whole-archive inputs (by position in `inputs`).
     pub whole_archive: Vec<usize>,
+    /// `-Map FILE`: where to write the link map.
+    pub map: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -70,6 +72,7 @@ impl Default for Config {
             inputs: Vec::new(),
             undefined: Vec::new(),
             whole_archive: Vec::new(),
+            map: None,
         }
     }
 }
@@ -297,6 +300,8 @@ pub fn parse(args: Vec<String>) -> Result<Command, String> {
                     };
                 } else if let Some(v) = value(&["--image-base"], None)? {
                     c.image_base = Some(number(&v, "--image-base")?);
+                } else if let Some(v) = value(&["--Map"], None)? {
+                    c.map = Some(PathBuf::from(v));
                 } else if let Some(v) = value(&["--out-implib"], None)? {
                     c.out_implib = Some(PathBuf::from(v));
                 } else if let Some(v) = value(&["--stack"], None)? {

@@ -16,6 +16,7 @@
 pub mod args;
 pub mod input;
 pub mod layout;
+pub mod map;
 pub mod resolve;
 pub mod write;
 
@@ -142,7 +143,11 @@ impl ObjFile {
 pub fn link(cfg: &Config) -> Result<Vec<u8>, LinkError> {
     let mut ctx = resolve::resolve(cfg)?;
     let lay = layout::layout(&mut ctx)?;
-    write::write(&ctx, &lay)
+    let bytes = write::write(&ctx, &lay)?;
+    if let Some(path) = &cfg.map {
+        map::write_map(&ctx, &lay, path)?;
+    }
+    Ok(bytes)
 }
 
 /// Links and writes the output file (and `--out-implib`), replacing any old files.
@@ -150,6 +155,9 @@ pub fn link_to_file(cfg: &Config) -> Result<(), LinkError> {
     let mut ctx = resolve::resolve(cfg)?;
     let lay = layout::layout(&mut ctx)?;
     let bytes = write::write(&ctx, &lay)?;
+    if let Some(path) = &cfg.map {
+        map::write_map(&ctx, &lay, path)?;
+    }
     replace_file(&cfg.output, &bytes)?;
     if let Some(path) = &cfg.out_implib {
         let lib = write::import_library(&ctx, &lay)?;
