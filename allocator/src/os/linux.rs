@@ -15,11 +15,8 @@ const SYS_MMAP: usize = 9;
 const SYS_MUNMAP: usize = 11;
 const SYS_SCHED_YIELD: usize = 24;
 const SYS_MADVISE: usize = 28;
-const SYS_GETPID: usize = 39;
-const SYS_KILL: usize = 62;
 const SYS_FCNTL: usize = 72;
 const SYS_CLOCK_GETTIME: usize = 228;
-const SYS_EXIT_GROUP: usize = 231;
 const SYS_OPENAT: usize = 257;
 
 const PROT_READ_WRITE: usize = 0x3;
@@ -27,7 +24,6 @@ const MAP_PRIVATE_ANONYMOUS: usize = 0x22;
 const MADV_DONTNEED: usize = 4;
 const AT_FDCWD: isize = -100;
 const CLOCK_MONOTONIC: usize = 1;
-const SIGABRT: usize = 6;
 const ENOMEM: i32 = 12;
 
 #[inline(always)]
@@ -400,8 +396,14 @@ pub(crate) fn yield_now() {
     }
 }
 
-/// Aborts the process (SIGABRT, then exit_group if that is caught).
+/// Aborts the process (SIGABRT, then exit_group if that is caught). Used by the debug-build
+/// pointer checks and the runtime build's panic handler.
+#[cfg_attr(not(any(debug_assertions, feature = "runtime")), allow(dead_code))]
 pub(crate) fn abort() -> ! {
+    const SYS_GETPID: usize = 39;
+    const SYS_KILL: usize = 62;
+    const SYS_EXIT_GROUP: usize = 231;
+    const SIGABRT: usize = 6;
     // SAFETY: signals our own process, then exits; never returns.
     unsafe {
         let pid = syscall3(SYS_GETPID, 0, 0, 0);

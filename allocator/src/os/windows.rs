@@ -35,6 +35,7 @@ unsafe extern "system" {
     fn GetEnvironmentVariableA(name: *const u8, buf: *mut u8, size: u32) -> u32;
     fn SwitchToThread() -> i32;
     fn SetLastError(code: u32);
+    #[cfg_attr(not(any(debug_assertions, feature = "runtime")), allow(dead_code))]
     fn ExitProcess(code: u32) -> !;
     fn GetCurrentProcess() -> *mut c_void;
     fn K32GetProcessMemoryInfo(
@@ -300,6 +301,9 @@ pub(crate) fn yield_now() {
     }
 }
 
+/// Ends the process with exit code 3. Used by the debug-build pointer checks and the
+/// runtime build's panic handler.
+#[cfg_attr(not(any(debug_assertions, feature = "runtime")), allow(dead_code))]
 pub(crate) fn abort() -> ! {
     // SAFETY: terminates the process.
     unsafe { ExitProcess(3) }
