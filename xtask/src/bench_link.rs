@@ -9,6 +9,13 @@
 //! same code. mold and lld come from the Debian packages `mold` and `lld`; when they are
 //! missing the bench installs them with apt-get if it runs as root, and otherwise says so
 //! and measures what it can.
+//!
+//! PE leg (when `x86_64-w64-mingw32-gcc` is installed; `--no-pe` skips it): the same
+//! program compiled with `x86_64-w64-mingw32-gcc -c -O1` (cached in
+//! `<target>/bench-link-pe/`), linked with MinGW's argument list (`gcc -###`) by
+//! meteor-ld, MinGW's GNU ld (`x86_64-w64-mingw32-ld`) and lld's MinGW driver (`ld.lld`
+//! with `-m i386pep`) when installed; ratios to GNU ld. With Wine present every output is
+//! run and must exit with the same code.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,12 +25,15 @@ use anyhow::{Context, Result, bail};
 
 use crate::util;
 
-const USAGE: &str = "usage: cargo xtask bench link [--files N] [--runs N] [--threads N]";
+const USAGE: &str = "usage: cargo xtask bench link [--files N] [--runs N] [--threads N] [--no-pe]";
+
+const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
 
 struct Opts {
     files: usize,
     runs: usize,
     threads: Option<usize>,
+    pe: bool,
 }
 
 fn parse(args: &[String]) -> Result<Opts> {
@@ -31,6 +41,7 @@ fn parse(args: &[String]) -> Result<Opts> {
         files: 100,
         runs: 7,
         threads: None,
+        pe: true,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -44,6 +55,7 @@ fn parse(args: &[String]) -> Result<Opts> {
             "--files" => o.files = num("--files")?.max(2),
             "--runs" => o.runs = num("--runs")?.max(1),
             "--threads" => o.threads = Some(num("--threads")?.max(1)),
+            "--no-pe" => o.pe = false,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -181,8 +193,8 @@ fn source(i: usize, n: usize) -> String {
     s
 }
 
-/// Generates and compiles the program (cached by file count).
-fn build_objects(dir: &Path, files: usize) -> Result<Vec<PathBuf>> {
+/// Generates and compiles the program with `cc` (cached by file count).
+fn build_objects(dir: &Path, files: usize, cc: &str) -> Result<Vec<PathBuf>> {
     let stamp = dir.join(format!("stamp-{files}"));
     let objs: Vec<PathBuf> = (0..files).map(|i| dir.join(format!("u{i}.o"))).collect();
     if stamp.exists() && objs.iter().all(|o| o.exists()) {
@@ -195,7 +207,7 @@ fn build_objects(dir: &Path, files: usize) -> Result<Vec<PathBuf>> {
         lines += text.lines().count();
         std::fs::write(dir.join(format!("u{i}.c")), text)?;
     }
-    eprintln!("bench: compiling {files} files, {lines} lines of C, with gcc -c -O1");
+    eprintln!("bench: compiling {files} files, {lines} lines of C, with {cc} -c -O1");
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut pending: Vec<usize> = (0..files).collect();
     let mut running: Vec<std::process::Child> = Vec::new();
@@ -204,26 +216,26 @@ fn build_objects(dir: &Path, files: usize) -> Result<Vec<PathBuf>> {
             && let Some(i) = pending.pop()
         {
             running.push(
-                Command::new("gcc")
+                Command::new(cc)
                     .args(["-c", "-O1", "-o"])
                     .arg(&objs[i])
                     .arg(dir.join(format!("u{i}.c")))
                     .spawn()
-                    .context("running gcc")?,
+                    .with_context(|| format!("running {cc}"))?,
             );
         }
         let mut child = running.remove(0);
         if !child.wait()?.success() {
-            bail!("gcc failed on a generated file");
+            bail!("{cc} failed on a generated file");
         }
     }
     std::fs::write(&stamp, format!("{lines} lines\n"))?;
     Ok(objs)
 }
 
-/// gcc's linker command line for `objs` → `out`, without the LTO plugin options.
-fn link_args(objs: &[PathBuf], out: &Path) -> Result<Vec<String>> {
-    let o = Command::new("gcc")
+/// `cc`'s linker command line for `objs` → `out`, without the LTO plugin options.
+fn link_args(cc: &str, objs: &[PathBuf], out: &Path) -> Result<Vec<String>> {
+    let o = Command::new(cc)
         .arg("-###")
         .args(objs)
         .arg("-o")
@@ -328,7 +340,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let meteor = target.join("release").join("meteor-ld");
     let dir = target.join("bench-link");
-    let objs = build_objects(&dir, opts.files)?;
+    let objs = build_objects(&dir, opts.files, "gcc")?;
     let (mold, lld) = find_linkers();
 
     let input_bytes: u64 = objs
@@ -372,7 +384,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     for (name, bin, extra) in &linkers {
         let out = dir.join(format!("a.{name}"));
-        let args = link_args(&objs, &out)?;
+        let args = link_args("gcc", &objs, &out)?;
         let times = time_link(bin, &args, extra, opts.runs)?;
         let median = times[times.len() / 2];
         let run = Command::new(&out)
@@ -416,6 +428,114 @@ pub fn run(args: &[String]) -> Result<()> {
         println!(
             "target (within 2x of mold): {}",
             if ours <= 2.0 { "met" } else { "NOT met" }
+        );
+    }
+    if opts.pe {
+        if have(MINGW_GCC) {
+            run_pe(&opts, &target, &meteor)?;
+        } else {
+            eprintln!(
+                "bench: {MINGW_GCC} is not installed (Debian package `gcc-mingw-w64-x86-64`); skipping the PE leg"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn wine() -> Option<PathBuf> {
+    ["/usr/lib/wine/wine64", "/usr/bin/wine64", "/usr/bin/wine"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// The PE leg: meteor-ld vs MinGW's GNU ld (and lld's MinGW driver) on the program
+/// compiled by MinGW gcc.
+fn run_pe(opts: &Opts, target: &Path, meteor: &Path) -> Result<()> {
+    let dir = target.join("bench-link-pe");
+    let objs = build_objects(&dir, opts.files, MINGW_GCC)?;
+    let input_bytes: u64 = objs
+        .iter()
+        .filter_map(|o| std::fs::metadata(o).ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "link (PE): {} MinGW objects ({:.1} MiB) + crt + msvcrt/kernel32 import libraries, {} runs each (median)",
+        objs.len(),
+        input_bytes as f64 / (1 << 20) as f64,
+        opts.runs
+    );
+    let mut linkers: Vec<(String, String)> =
+        vec![("meteor-ld".into(), meteor.display().to_string())];
+    let gnu = "x86_64-w64-mingw32-ld";
+    if have(gnu) {
+        linkers.push(("GNU ld".into(), gnu.into()));
+    } else {
+        eprintln!("bench: {gnu} is not installed; ratios will be relative to meteor-ld");
+    }
+    match ["ld.lld", "ld.lld-16", "ld.lld-15", "ld.lld-14"]
+        .into_iter()
+        .find(|c| have(c))
+    {
+        Some(l) => linkers.push(("ld.lld".into(), l.into())),
+        None => eprintln!("bench: ld.lld is not installed (Debian package `lld`); skipping it"),
+    }
+    let wine = wine();
+    let prefix = target.join("bench-link-pe").join("wineprefix");
+    let mut results: Vec<(String, Duration)> = Vec::new();
+    let mut expected: Option<Option<i32>> = None;
+    for (name, bin) in &linkers {
+        let out = dir.join(format!("a.{}.exe", name.replace(' ', "-")));
+        let args = link_args(MINGW_GCC, &objs, &out)?;
+        let times = match time_link(bin, &args, &[], opts.runs) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("bench: {name} failed on the PE link, skipped: {e:#}");
+                continue;
+            }
+        };
+        results.push((name.clone(), times[times.len() / 2]));
+        if let Some(w) = &wine {
+            let run = Command::new(w)
+                .arg(&out)
+                .env("WINEDEBUG", "-all")
+                .env("WINEPREFIX", &prefix)
+                .output()
+                .with_context(|| format!("running the {name} output under Wine"))?;
+            let got = run.status.code();
+            match &expected {
+                None => expected = Some(got),
+                Some(want) if *want != got => {
+                    bail!("the {name} PE output behaves differently: exit {got:?} vs {want:?}")
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let Some(&(_, base)) = results
+        .iter()
+        .find(|(n, _)| n == "GNU ld")
+        .or(results.first())
+    else {
+        bail!("no linker completed the PE link");
+    };
+    let base_name = if results.iter().any(|(n, _)| n == "GNU ld") {
+        "GNU ld"
+    } else {
+        "meteor-ld"
+    };
+    println!(
+        "{:<10} {:>12} {:>14}",
+        "linker",
+        "median",
+        format!("vs {base_name}")
+    );
+    for (name, t) in &results {
+        println!(
+            "{:<10} {:>9.1} ms {:>13.2}x",
+            name,
+            t.as_secs_f64() * 1e3,
+            t.as_secs_f64() / base.as_secs_f64()
         );
     }
     Ok(())
