@@ -69,7 +69,8 @@ typedef enum mt_option_e {
   MT_OPTION_EAGER_PURGE = 2,   /* METEOR_ALLOC_EAGER_PURGE */
   MT_OPTION_SEGMENT_CACHE = 3, /* METEOR_ALLOC_SEGMENT_CACHE (empty segments kept per thread) */
   MT_OPTION_VERBOSE = 4,       /* METEOR_ALLOC_VERBOSE */
-  MT_OPTION_RECLAIM_ON_FREE = 5 /* METEOR_ALLOC_RECLAIM_ON_FREE (adopt an exited thread's segment on free) */
+  MT_OPTION_RECLAIM_ON_FREE = 5, /* METEOR_ALLOC_RECLAIM_ON_FREE (adopt an exited thread's segment on free) */
+  MT_OPTION_LARGE_OS_PAGES = 6 /* METEOR_ALLOC_LARGE_OS_PAGES (2 MiB OS pages behind segments reserved from then on; Linux) */
 } mt_option_t;
 MT_API long mt_option_get(int option);
 MT_API void mt_option_set(int option, long value);

@@ -161,6 +161,17 @@ pub(crate) unsafe fn heap_realloc(heap: *mut Heap, p: *mut u8, newsize: usize) -
     if newsize <= size && newsize >= size / 2 {
         return p;
     }
+    if newsize > LARGE_OBJ_MAX {
+        // A huge block that stays huge: move its pages instead of copying them (the copy
+        // would also fault in every page of the new block).
+        let seg = segment_of(p);
+        if (*seg).kind == PageKind::Huge && (*page_of(seg, p)).flags & FLAG_HAS_ALIGNED == 0 {
+            let newp = crate::segment::huge_remap(seg, p, newsize);
+            if !newp.is_null() {
+                return newp;
+            }
+        }
+    }
     let newp = heap_malloc(heap, newsize, false);
     if newp.is_null() {
         return newp;
@@ -189,6 +200,17 @@ pub(crate) unsafe fn heap_realloc_aligned(
     let size = usable_size(p);
     if newsize <= size && newsize >= size / 2 && (p as usize).is_multiple_of(align) {
         return p;
+    }
+    if newsize > LARGE_OBJ_MAX && (p as usize).is_multiple_of(align) && align < SEGMENT_SIZE {
+        // As in `heap_realloc`; the block keeps its offset in a segment-aligned mapping,
+        // so it keeps its alignment.
+        let seg = segment_of(p);
+        if (*seg).kind == PageKind::Huge && (*page_of(seg, p)).flags & FLAG_HAS_ALIGNED == 0 {
+            let newp = crate::segment::huge_remap(seg, p, newsize);
+            if !newp.is_null() {
+                return newp;
+            }
+        }
     }
     let newp = heap_malloc_aligned(heap, newsize, align, false);
     if newp.is_null() {

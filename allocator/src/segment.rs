@@ -21,7 +21,7 @@ use crate::page_queue;
 use crate::stats;
 use crate::types::*;
 
-const COOKIE: usize = 0x6d65_7465_6f72_2d61; // "meteor-a"
+pub(crate) const COOKIE: usize = 0x6d65_7465_6f72_2d61; // "meteor-a"
 /// Bytes kept committed at the start of a purged cached segment (its header link).
 const CACHE_KEEP: usize = 4096;
 
@@ -593,6 +593,46 @@ pub(crate) unsafe fn huge_alloc(size: usize, align: usize) -> *mut u8 {
     stats::RESERVED.increase(mem.size);
     stats::COMMITTED.increase(mem.size);
     stats::HUGE.increase(1);
+    block
+}
+
+/// Grows or shrinks the huge block `p` (the block of huge segment `seg`, allocated
+/// without extra alignment) to at least `newsize` bytes by moving its pages to a larger
+/// mapping, without copying. Returns the new block, or null when the OS cannot do it (the
+/// block is then unchanged and the caller copies).
+///
+/// # Safety
+/// `seg` is the huge segment of the live block `p`; `newsize > LARGE_OBJ_MAX`.
+pub(crate) unsafe fn huge_remap(seg: *mut Segment, p: *mut u8, newsize: usize) -> *mut u8 {
+    let page = Segment::page(seg, 0);
+    if (*seg).map_base != seg as *mut u8 || (*page).page_start != p {
+        return ptr::null_mut();
+    }
+    let block_off = p as usize - seg as usize;
+    let Some(total) = newsize
+        .checked_add(block_off)
+        .and_then(|t| t.checked_add(4095))
+    else {
+        return ptr::null_mut();
+    };
+    let (old_base, old_size) = ((*seg).map_base, (*seg).map_size);
+    let Some(mem) = os::remap_aligned(old_base, old_size, total & !4095, SEGMENT_SIZE) else {
+        return ptr::null_mut();
+    };
+    let seg = mem.ptr as *mut Segment;
+    let seg_size = align_up(block_off + newsize, 4096);
+    (*seg).cookie = COOKIE ^ seg as usize;
+    (*seg).segment_size = seg_size;
+    (*seg).map_base = mem.base;
+    (*seg).map_size = mem.size;
+    let page = Segment::page(seg, 0);
+    let block = (seg as *mut u8).add(block_off);
+    (*page).page_start = block;
+    (*page).block_size = seg_size - block_off;
+    stats::RESERVED.decrease(old_size);
+    stats::COMMITTED.decrease(old_size);
+    stats::RESERVED.increase(mem.size);
+    stats::COMMITTED.increase(mem.size);
     block
 }
 

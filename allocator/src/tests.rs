@@ -231,6 +231,54 @@ fn realloc_grows_and_shrinks_preserving_data() {
 }
 
 #[test]
+fn huge_realloc_moves_pages_and_keeps_the_segment_consistent() {
+    // SAFETY: all pointers are live blocks from this allocator.
+    unsafe {
+        let mut p = mt_malloc(3 << 20) as *mut u8;
+        fill(p, 3 << 20, 3);
+        let mut size = 3 << 20;
+        // grow (page move on Linux), shrink while staying huge, grow again
+        for new in [7 << 20, 24 << 20, (5 << 20) + 123, 9 << 20] {
+            let q = mt_realloc(p as _, new) as *mut u8;
+            assert!(!q.is_null());
+            check(q, size.min(new), 3);
+            let seg = segment_of(q);
+            assert_eq!((*seg).kind, PageKind::Huge);
+            assert_eq!((*seg).cookie, crate::segment::COOKIE ^ seg as usize);
+            assert!(mt_usable_size(q as _) >= new);
+            assert!(((*seg).map_base as usize) <= seg as usize);
+            assert!((*seg).map_size >= (*seg).segment_size);
+            fill(q, new, 3);
+            p = q;
+            size = new;
+        }
+        // on Linux the move itself succeeds (no copy fallback)
+        #[cfg(target_os = "linux")]
+        {
+            let q = crate::segment::huge_remap(segment_of(p), p, 13 << 20);
+            assert!(!q.is_null());
+            check(q, size, 3);
+            assert_eq!(
+                *q.add((13 << 20) - 1),
+                0,
+                "the new tail is fresh zeroed memory"
+            );
+            p = q;
+        }
+        mt_free(p as _);
+        // aligned huge blocks keep their alignment when moved
+        let a = mt_aligned_alloc(4096, 3 << 20) as *mut u8;
+        assert!(!a.is_null());
+        fill(a, 3 << 20, 9);
+        let b = mt_aligned_realloc(a as _, 4096, 11 << 20) as *mut u8;
+        assert!(!b.is_null());
+        assert!((b as usize).is_multiple_of(4096));
+        check(b, 3 << 20, 9);
+        mt_free(b as _);
+    }
+}
+
+#[test]
 fn huge_blocks_come_from_and_return_to_the_os() {
     let before = crate::stats::HUGE.total();
     let p = mt_malloc(32 << 20) as *mut u8;

@@ -14,6 +14,7 @@ const SYS_CLOSE: usize = 3;
 const SYS_MMAP: usize = 9;
 const SYS_MUNMAP: usize = 11;
 const SYS_SCHED_YIELD: usize = 24;
+const SYS_MREMAP: usize = 25;
 const SYS_MADVISE: usize = 28;
 const SYS_FCNTL: usize = 72;
 const SYS_CLOCK_GETTIME: usize = 228;
@@ -22,6 +23,9 @@ const SYS_OPENAT: usize = 257;
 const PROT_READ_WRITE: usize = 0x3;
 const MAP_PRIVATE_ANONYMOUS: usize = 0x22;
 const MADV_DONTNEED: usize = 4;
+const MREMAP_MAYMOVE: usize = 1;
+const MREMAP_FIXED: usize = 2;
+const MADV_HUGEPAGE: usize = 14;
 const AT_FDCWD: isize = -100;
 const CLOCK_MONOTONIC: usize = 1;
 const ENOMEM: i32 = 12;
@@ -133,7 +137,23 @@ unsafe fn mmap(addr: usize, size: usize) -> *mut u8 {
 }
 
 /// Fresh zeroed read-write memory of `size` bytes at `p` with `(p + offset) % align == 0`.
+/// With `METEOR_ALLOC_LARGE_OS_PAGES`, asks for transparent huge pages behind it.
 pub(crate) fn alloc_aligned(size: usize, align: usize, offset: usize) -> Option<OsMem> {
+    let mem = alloc_aligned_small_pages(size, align, offset)?;
+    if mem.size >= LARGE_PAGE && crate::options::get(crate::options::Opt::LargeOsPages) != 0 {
+        // SAFETY: `mem` is a mapping we just created; the advice only changes how the
+        // kernel backs it (an error, e.g. THP disabled, leaves it as it was).
+        unsafe {
+            syscall3(SYS_MADVISE, mem.ptr as usize, mem.size, MADV_HUGEPAGE);
+        }
+    }
+    Some(mem)
+}
+
+/// Size of an x86-64 large page.
+const LARGE_PAGE: usize = 2 << 20;
+
+fn alloc_aligned_small_pages(size: usize, align: usize, offset: usize) -> Option<OsMem> {
     let size = super::align_up(size, 4096);
     crate::stats::os_call();
     // SAFETY: anonymous private mappings never alias existing memory; every region we
@@ -182,6 +202,39 @@ pub(crate) fn alloc_aligned(size: usize, align: usize, offset: usize) -> Option<
             ptr: p as *mut u8,
         })
     }
+}
+
+/// Moves the pages of the mapping `[base, base + size)` to a fresh `align`-aligned mapping
+/// of `new_size` bytes (rounded up to 4 KiB): the kernel moves page-table entries, nothing
+/// is copied and pages already touched need not be faulted in again. On success the old
+/// range is unmapped; on failure nothing changed.
+///
+/// # Safety
+/// `[base, base + size)` is exactly one mapping made by `alloc_aligned` and not released.
+pub(crate) unsafe fn remap_aligned(
+    base: *mut u8,
+    size: usize,
+    new_size: usize,
+    align: usize,
+) -> Option<OsMem> {
+    // Reserve an aligned destination, then move the old pages over it: `MREMAP_FIXED`
+    // replaces the destination mapping atomically.
+    let dest = alloc_aligned(new_size, align, 0)?;
+    crate::stats::os_call();
+    let r = syscall6(
+        SYS_MREMAP,
+        base as usize,
+        size,
+        dest.size,
+        MREMAP_MAYMOVE | MREMAP_FIXED,
+        dest.ptr as usize,
+        0,
+    );
+    if r as usize != dest.ptr as usize {
+        release(dest.base, dest.size);
+        return None;
+    }
+    Some(dest)
 }
 
 /// Makes `[p, p+size)` usable again after `decommit`. On Linux memory is committed on

@@ -7,6 +7,9 @@
 //! - `alloc_aligned(size, align, offset) -> Option<OsMem>`: fresh zeroed read-write memory
 //!   whose address `p` satisfies `(p + offset) % align == 0`.
 //! - `commit(p, size) -> bool`, `decommit(p, size)`, `release(base, size)`.
+//! - `remap_aligned(base, size, new_size, align) -> Option<OsMem>`: moves the pages of the
+//!   whole mapping `[base, base + size)` to a fresh mapping of `new_size` bytes aligned to
+//!   `align`, without copying (Linux `mremap`); `None` (nothing changed) where unsupported.
 //! - `thread_id() -> usize` (non-zero, unique among live threads).
 //! - `tls_heap() / set_tls_heap(heap)`: the calling thread's default heap slot.
 //! - `process_init()`, `thread_attach(heap)`: register for thread-exit notification.

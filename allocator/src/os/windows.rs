@@ -224,6 +224,19 @@ pub(crate) unsafe fn decommit(p: *mut u8, size: usize) {
 }
 
 /// Releases a whole reservation obtained from `alloc_aligned` (its `base`).
+/// Windows cannot move committed pages between reservations: callers copy instead.
+///
+/// # Safety
+/// Nothing to uphold; present for the common OS interface.
+pub(crate) unsafe fn remap_aligned(
+    _base: *mut u8,
+    _size: usize,
+    _new_size: usize,
+    _align: usize,
+) -> Option<OsMem> {
+    None
+}
+
 pub(crate) unsafe fn release(base: *mut u8, _size: usize) {
     crate::stats::os_call();
     VirtualFree(base as *mut c_void, 0, MEM_RELEASE);
