@@ -40,9 +40,9 @@ pub fn parse_all(sources: &SourceFiles, front: &mut FrontState, diags: &mut Diag
     // than tokens; the part of a reservation that is not used is never touched.
     let toks = front.tokens.tokens.len();
     front.ast.exprs.reserve(toks);
-    front.ast.stmts.reserve(toks / 8);
-    front.ast.type_exprs.reserve(toks / 16);
-    front.ast.decls.reserve(toks / 32);
+    front.ast.stmts.reserve(toks / 4);
+    front.ast.type_exprs.reserve(toks / 8);
+    front.ast.decls.reserve(toks / 16);
     // Module name of each file, read from its leading `module` declaration.
     let mut by_module: HashMap<String, Vec<FileId>> = HashMap::default();
     for (id, file) in sources.iter() {
