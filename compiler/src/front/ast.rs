@@ -127,12 +127,8 @@ pub enum ExprKind {
         lhs: ExprId,
         rhs: ExprId,
     },
-    /// `callee(args)`; `names[i]` is `Some` for a named argument `name: value`.
-    Call {
-        callee: ExprId,
-        args: Vec<ExprId>,
-        names: Vec<Option<(Ident, Span)>>,
-    },
+    /// `callee(args)`, out of line so that every other expression stays small.
+    Call(Box<CallExpr>),
     Index {
         base: ExprId,
         index: ExprId,
@@ -155,11 +151,23 @@ pub enum ExprKind {
     Error,
 }
 
+/// `callee(args)`; `names[i]` is `Some` for a named argument `name: value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallExpr {
+    pub callee: ExprId,
+    pub args: Vec<ExprId>,
+    pub names: Vec<Option<(Ident, Span)>>,
+}
+
+/// 40 bytes (`ExprKind` 24 + `Span` 12); checked below, since the parser makes one per
+/// few tokens and every later front-end pass walks them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
 }
+
+const _: () = assert!(std::mem::size_of::<Expr>() <= 40);
 
 /// The condition of `#version(...)` / `#if(...)`.
 #[derive(Clone, Debug, PartialEq)]

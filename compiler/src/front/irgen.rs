@@ -340,7 +340,7 @@ impl ModGen<'_> {
                     });
                 }
             }
-            ExprKind::Call { .. } => {
+            ExprKind::Call(_) => {
                 let Some(CallInfo {
                     callee: Callee::Ctor(sd),
                     args,
@@ -1339,7 +1339,7 @@ impl<'b> FnGen<'_, 'b> {
             ExprKind::Unary { op, arg } => self.unary(e, op, arg, ty),
             ExprKind::Binary { op, lhs, rhs } => self.binary(op, lhs, rhs, ty),
             ExprKind::Assign { op, lhs, rhs } => self.assign(e, op, lhs, rhs, ty),
-            ExprKind::Call { .. } => self.undef(ty),
+            ExprKind::Call(_) => self.undef(ty),
             ExprKind::Index { .. } => {
                 let p = self.place(e);
                 self.read_place(p)

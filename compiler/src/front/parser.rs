@@ -1539,11 +1539,11 @@ impl<'a> Parser<'a> {
                     children.push(e);
                     names.resize(args.len(), None);
                     e = self.mk(
-                        ExprKind::Call {
+                        ExprKind::Call(Box::new(CallExpr {
                             callee: e,
                             args,
                             names,
-                        },
+                        })),
                         span,
                         &children,
                     );

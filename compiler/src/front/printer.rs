@@ -629,11 +629,12 @@ impl Printer<'_> {
                     self.out.push(')');
                 }
             }
-            ExprKind::Call {
-                callee,
-                args,
-                names,
-            } => {
+            ExprKind::Call(call) => {
+                let CallExpr {
+                    callee,
+                    args,
+                    names,
+                } = &**call;
                 self.operand(*callee);
                 self.out.push('(');
                 for (i, &a) in args.iter().enumerate() {

@@ -1083,7 +1083,7 @@ impl Checker<'_> {
                 self.typed.func_refs.contains_key(&e)
                     || matches!(self.typed.res(*arg), Res::Global(_))
             }
-            ExprKind::Call { .. } => match self.typed.calls.get(&e) {
+            ExprKind::Call(_) => match self.typed.calls.get(&e) {
                 Some(CallInfo {
                     callee: Callee::Ctor(_),
                     args,
@@ -2139,11 +2139,9 @@ impl Checker<'_> {
             ExprKind::Unary { op, arg } => self.unary(e, op, arg),
             ExprKind::Binary { op, lhs, rhs } => self.binary(e, op, lhs, rhs),
             ExprKind::Assign { op, lhs, rhs } => self.assign(e, op, lhs, rhs),
-            ExprKind::Call {
-                callee,
-                ref args,
-                ref names,
-            } => self.call_expr(e, callee, args, names, span),
+            ExprKind::Call(ref call) => {
+                self.call_expr(e, call.callee, &call.args, &call.names, span)
+            }
             ExprKind::Index { base, index } => {
                 let bt = self.expr_t(base);
                 // `T[N]` in expression position (`S[4].sizeof`): a static array type.
