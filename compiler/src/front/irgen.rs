@@ -433,16 +433,16 @@ impl ModGen<'_> {
             return g;
         }
         let name = format!(".str.{}", self.strings.len());
-        let size = bytes.len() as u32;
+        // As in Vox (and D), the bytes are followed by a zero byte that the slice's length
+        // does not count, so a literal converted to `u8*` is a C string.
+        let mut data = bytes.clone();
+        data.push(0);
+        let size = data.len() as u32;
         self.module.globals.push(ir::Global {
             name,
             size,
             align: 1,
-            init: if bytes.is_empty() {
-                None
-            } else {
-                Some(bytes.clone())
-            },
+            init: if bytes.is_empty() { None } else { Some(data) },
             mutable: false,
             relocs: Vec::new(),
             exported: false,
@@ -1193,6 +1193,17 @@ impl<'b> FnGen<'_, 'b> {
                         cond: IntCC::Ne,
                         lhs: v.v(),
                         rhs: zero,
+                    },
+                    ir::Type::I8,
+                ))
+            }
+            (TypeKind::Ptr(_) | TypeKind::Func(_) | TypeKind::Null, TypeKind::Bool) => {
+                let null = self.b.iconst(ir::Type::Ptr, 0);
+                Val::S(self.emit(
+                    Inst::Cmp {
+                        cond: IntCC::Ne,
+                        lhs: v.v(),
+                        rhs: null,
                     },
                     ir::Type::I8,
                 ))
@@ -2177,7 +2188,8 @@ mod tests {
             true,
         );
         assert_eq!(d, "");
-        assert_eq!(ir.matches("const = [68 69]").count(), 1, "{ir}"); // one "hi"
+        // One "hi", followed by the zero byte that makes it a C string.
+        assert_eq!(ir.matches("const = [68 69 00]").count(), 1, "{ir}");
         assert!(
             ir.contains("global @main.msg size 16 align 8 = [02 00 00 00 00 00 00 00"),
             "{ir}"

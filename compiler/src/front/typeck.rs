@@ -1384,7 +1384,7 @@ impl Checker<'_> {
     // ---- conversions ----
 
     /// Rank of the implicit conversion of expression `e` (of type `from`) to `to`: 0 exact,
-    /// 1 widening, 2 other; `None` when there is none.
+    /// 1 widening, 2 other, 3 integer to `bool`; `None` when there is none.
     fn implicit_rank(&self, from: TypeId, to: TypeId, e: Option<ExprId>) -> Option<u8> {
         if from == to || from == Types::ERROR || to == Types::ERROR || from == Types::NORETURN {
             return Some(0);
@@ -1423,6 +1423,9 @@ impl Checker<'_> {
                 }
             }
             (TypeKind::Int(_), TypeKind::Float(_)) => Some(2),
+            // Vox converts integers to `bool` implicitly (nonzero is true); ranked last so
+            // an overload taking an integer or a float always wins over one taking `bool`.
+            (TypeKind::Int(_) | TypeKind::Enum(_), TypeKind::Bool) => Some(3),
             (TypeKind::Float(FloatTy::F32), TypeKind::Float(FloatTy::F64)) => Some(1),
             (TypeKind::Float(FloatTy::F64), TypeKind::Float(FloatTy::F32)) if fk.is_some() => {
                 Some(2)
@@ -1455,12 +1458,24 @@ impl Checker<'_> {
 
     fn cond(&mut self, e: ExprId) {
         let t = self.expr(e);
-        if t == Types::ERROR || t == Types::BOOL || t == Types::NORETURN {
+        if t == Types::ERROR {
             self.set_target(e, Types::BOOL);
             return;
         }
-        let msg = format!("expected `bool`, found `{}`", self.tn(t));
-        self.error(self.span(e), msg);
+        self.coerce_cond_operand(e, t);
+    }
+
+    /// Whether a value of type `t` can stand where Vox expects a condition (`if`, loops,
+    /// `!`, `&&`, `||`): booleans, and, as in D, integers, enums, pointers, function
+    /// pointers and `null`, which are true when nonzero.
+    fn truthy(&self, t: TypeId) -> bool {
+        t == Types::BOOL
+            || t == Types::NORETURN
+            || self.types.int_like(t).is_some()
+            || matches!(
+                self.types.kind(t),
+                TypeKind::Ptr(_) | TypeKind::Func(_) | TypeKind::Null
+            )
     }
 
     // ---- bodies ----
@@ -3298,9 +3313,7 @@ impl Checker<'_> {
                 pt
             }
             UnaryOp::Not => {
-                if t != Types::BOOL {
-                    let msg = format!("expected `bool`, found `{}`", self.tn(t));
-                    self.error(self.span(arg), msg);
+                if !self.coerce_cond_operand(arg, t) {
                     return Types::ERROR;
                 }
                 if let Some(k) = self.konst(arg) {
@@ -3636,7 +3649,7 @@ impl Checker<'_> {
     }
 
     fn coerce_cond_operand(&mut self, e: ExprId, t: TypeId) -> bool {
-        if t == Types::BOOL || t == Types::NORETURN {
+        if self.truthy(t) {
             self.set_target(e, Types::BOOL);
             return true;
         }
@@ -3838,8 +3851,8 @@ pub(crate) mod tests {
             "main.vx:1:33: Error: cannot convert `i64` to `i32`"
         );
         assert_eq!(
-            first_error("i32 main() { if (1) return 1; return 0; }"),
-            "main.vx:1:18: Error: expected `bool`, found `i32`"
+            first_error("i32 main() { u8[] s; if (s) return 1; return 0; }"),
+            "main.vx:1:26: Error: expected `bool`, found `u8[]`"
         );
         assert_eq!(
             first_error("i32 f(i32 a, i32 b) { return a; }\ni32 main() { return f(1, 2, 3); }"),
