@@ -375,7 +375,9 @@ impl Lexer<'_> {
 /// `Ok(len)` when valid, `Err(len)` (how much to skip) when not.
 fn escape_len(s: &[u8]) -> Result<usize, usize> {
     match s.get(1) {
-        Some(b'n' | b't' | b'r' | b'0' | b'\\' | b'"' | b'\'' | b'a' | b'b' | b'f' | b'v') => Ok(2),
+        Some(
+            b'n' | b't' | b'r' | b'0' | b'\\' | b'"' | b'\'' | b'?' | b'a' | b'b' | b'f' | b'v',
+        ) => Ok(2),
         Some(b'x') => {
             if s.len() >= 4 && s[2].is_ascii_hexdigit() && s[3].is_ascii_hexdigit() {
                 Ok(4)
@@ -383,31 +385,47 @@ fn escape_len(s: &[u8]) -> Result<usize, usize> {
                 Err(2)
             }
         }
+        Some(b'u' | b'U') => match decode_escape(s) {
+            Some((_, n)) => Ok(n),
+            None => Err(2),
+        },
         Some(_) => Err(2),
         None => Err(1),
     }
 }
 
 /// Decodes one escape sequence at the start of `s` (which begins with `\`), returning the
-/// byte and the length consumed.
-fn decode_escape(s: &[u8]) -> Option<(u8, usize)> {
-    Some(match *s.get(1)? {
-        b'n' => (b'\n', 2),
-        b't' => (b'\t', 2),
-        b'r' => (b'\r', 2),
-        b'0' => (0, 2),
-        b'\\' => (b'\\', 2),
-        b'"' => (b'"', 2),
-        b'\'' => (b'\'', 2),
-        b'a' => (7, 2),
-        b'b' => (8, 2),
-        b'f' => (12, 2),
-        b'v' => (11, 2),
-        b'x' => {
-            let h = std::str::from_utf8(s.get(2..4)?).ok()?;
-            (u8::from_str_radix(h, 16).ok()?, 4)
+/// code point (a byte, except for `\uXXXX` and `\UXXXXXXXX`) and the length consumed.
+fn decode_escape(s: &[u8]) -> Option<(u32, usize)> {
+    let hex = |n: usize| -> Option<u32> {
+        let h = s.get(2..2 + n)?;
+        if !h.iter().all(u8::is_ascii_hexdigit) {
+            return None;
         }
-        _ => return None,
+        u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
+    };
+    Some(match *s.get(1)? {
+        b'u' => (char::from_u32(hex(4)?)? as u32, 6),
+        b'U' => (char::from_u32(hex(8)?)? as u32, 10),
+        b'?' => (b'?' as u32, 2),
+        b'x' => (hex(2)?, 4),
+        c => {
+            let v = match c {
+                b'n' => b'\n',
+                b't' => b'\t',
+                b'r' => b'\r',
+                b'0' => 0,
+                b'\\' => b'\\',
+                b'"' => b'"',
+                b'\'' => b'\'',
+                b'a' => 7,
+                b'b' => 8,
+                b'f' => 12,
+                b'v' => 11,
+                _ => return None,
+            };
+            (v as u32, 2)
+        }
     })
 }
 
@@ -509,7 +527,11 @@ pub fn decode_char(text: &str) -> Result<u8, String> {
     let b = inner.as_bytes();
     if b.first() == Some(&b'\\') {
         match decode_escape(b) {
-            Some((v, n)) if n == b.len() => Ok(v),
+            // A `\u`/`\U` code point is one byte only in ASCII (as a plain character).
+            Some((v, n)) if n == b.len() && (v < 128 || b[1] == b'x') => Ok(v as u8),
+            Some((_, n)) if n == b.len() => {
+                Err(format!("character literal `{text}` does not fit in `u8`"))
+            }
             Some(_) => Err("character literal must contain exactly one character".into()),
             None => Err(format!("invalid escape sequence `{inner}`")),
         }
@@ -538,7 +560,13 @@ pub fn decode_string(text: &str) -> Vec<u8> {
         if inner[i] == b'\\'
             && let Some((v, n)) = decode_escape(&inner[i..])
         {
-            out.push(v);
+            // `\x` escapes are raw bytes; `\u` and `\U` are code points, stored as UTF-8.
+            match (inner[i + 1], char::from_u32(v)) {
+                (b'u' | b'U', Some(ch)) => {
+                    out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes())
+                }
+                _ => out.push(v as u8),
+            }
             i += n;
             continue;
         }
@@ -627,6 +655,26 @@ mod tests {
         assert_eq!(
             decode_string(r#""a\tb\n\0\\\"\x7F""#),
             b"a\tb\n\0\\\"\x7F".to_vec()
+        );
+        // `\?`, and `\u`/`\U` code points stored as UTF-8 (`\xAA` stays one raw byte).
+        assert_eq!(
+            decode_string(r#""\?\u00E9\U0001F600\xAA""#),
+            b"?\xC3\xA9\xF0\x9F\x98\x80\xAA".to_vec()
+        );
+        assert_eq!(decode_char("'\\?'"), Ok(b'?'));
+        assert_eq!(decode_char("'\\u0041'"), Ok(b'A'));
+        assert!(
+            decode_char("'\\u00E9'")
+                .unwrap_err()
+                .contains("does not fit")
+        );
+        let (_, e) = lex("\"\\u12\" \"\\UD800D800\"");
+        assert_eq!(
+            e,
+            vec![
+                "invalid escape sequence `\\u`",
+                "invalid escape sequence `\\U`"
+            ]
         );
     }
 
