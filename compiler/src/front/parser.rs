@@ -472,12 +472,19 @@ impl<'a> Parser<'a> {
                     let inner = self.parse_decls(RBrace, &attrs);
                     self.expect(RBrace);
                     out.extend(inner);
+                } else if matches!(self.kind(), KwStruct | KwUnion | KwEnum | KwAlias) {
+                    // Vox accepts attributes on type declarations; none of ours applies to
+                    // a type.
+                    let mut inner = sticky.clone();
+                    self.parse_decl(out, &mut inner);
                 } else {
                     self.parse_var_or_func(out, attrs);
                 }
             }
             KwStruct | KwUnion => {
-                if let Some(d) = self.parse_struct(sticky) {
+                // Members do not inherit the enclosing scope's attributes (as for a local
+                // struct): `@extern` never applies to a field or a method with a body.
+                if let Some(d) = self.parse_struct(&[]) {
                     out.push(d);
                 }
             }
