@@ -3,7 +3,9 @@
 //! and since passes visit ids roughly in order, they stay in cache.
 //!
 //! Memory: 4 bytes per id up to the largest key inserted, plus the entries themselves
-//! (kept densely, so a map with few entries over many ids stays small).
+//! (kept densely, so a map with few entries over many ids stays small). A slot holds the
+//! entry's position + 1 and 0 means absent, so the slot table comes from zeroed memory
+//! (fresh pages from the OS): slots of ids that never get an entry cost no page faults.
 
 use std::fmt;
 
@@ -12,12 +14,10 @@ pub trait DenseId: Copy + Eq {
     fn index(self) -> usize;
 }
 
-const ABSENT: u32 = u32::MAX;
-
 /// A map from a dense id to `V`.
 #[derive(Clone)]
 pub struct IdMap<K, V> {
-    /// Per id: the position of its entry in `entries`, or `ABSENT`.
+    /// Per id: the position of its entry in `entries` + 1, or 0 when absent.
     slots: Vec<u32>,
     entries: Vec<(K, V)>,
 }
@@ -44,10 +44,19 @@ impl<K: DenseId, V> IdMap<K, V> {
         Self::default()
     }
 
+    /// An empty map whose slot table already covers ids `0..ids` (zeroed memory, so pages
+    /// of ids that never get an entry are never touched).
+    pub fn with_id_capacity(ids: usize) -> Self {
+        IdMap {
+            slots: vec![0; ids],
+            entries: Vec::new(),
+        }
+    }
+
     #[inline]
     fn slot(&self, k: K) -> Option<usize> {
         match self.slots.get(k.index()) {
-            Some(&s) if s != ABSENT => Some(s as usize),
+            Some(&s) if s != 0 => Some(s as usize - 1),
             _ => None,
         }
     }
@@ -75,20 +84,22 @@ impl<K: DenseId, V> IdMap<K, V> {
         let i = k.index();
         if i >= self.slots.len() {
             // Grow geometrically so inserting ids in increasing order stays linear.
+            // `resize` reallocates in place where the allocator can (measured: cheaper
+            // than a fresh zeroed table plus a copy); `with_id_capacity` avoids growth.
             let new_len = (i + 1).max(self.slots.len() * 2).max(64);
-            self.slots.resize(new_len, ABSENT);
+            self.slots.resize(new_len, 0);
         }
-        self.slots[i] = self.entries.len() as u32;
+        self.slots[i] = self.entries.len() as u32 + 1;
         self.entries.push((k, v));
         None
     }
 
     pub fn remove(&mut self, k: &K) -> Option<V> {
         let s = self.slot(*k)?;
-        self.slots[k.index()] = ABSENT;
+        self.slots[k.index()] = 0;
         let (_, v) = self.entries.swap_remove(s);
         if let Some(&(moved, _)) = self.entries.get(s) {
-            self.slots[moved.index()] = s as u32;
+            self.slots[moved.index()] = s as u32 + 1;
         }
         Some(v)
     }
@@ -96,7 +107,7 @@ impl<K: DenseId, V> IdMap<K, V> {
     /// Removes every entry, keeping the allocations (cost: the number of entries).
     pub fn clear(&mut self) {
         for (k, _) in &self.entries {
-            self.slots[k.index()] = ABSENT;
+            self.slots[k.index()] = 0;
         }
         self.entries.clear();
     }
@@ -186,6 +197,21 @@ mod tests {
         assert!(m.get(&Id(3)).is_none() && m.get(&Id(1000)).is_none());
         m.insert(Id(1000), 1);
         assert_eq!(m.get(&Id(1000)), Some(&1));
+    }
+
+    #[test]
+    fn presized_table() {
+        let mut m: IdMap<Id, u8> = IdMap::with_id_capacity(100);
+        assert!(m.is_empty());
+        assert!(m.get(&Id(0)).is_none() && m.get(&Id(99)).is_none());
+        m.insert(Id(0), 1);
+        m.insert(Id(99), 2);
+        // Beyond the pre-sized range the table still grows.
+        m.insert(Id(300), 3);
+        assert_eq!((m[&Id(0)], m[&Id(99)], m[&Id(300)]), (1, 2, 3));
+        assert!(m.get(&Id(1)).is_none() && m.get(&Id(299)).is_none());
+        assert_eq!(m.remove(&Id(0)), Some(1));
+        assert_eq!((m.get(&Id(0)), m[&Id(99)], m[&Id(300)]), (None, 2, 3));
     }
 
     #[test]

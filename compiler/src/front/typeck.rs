@@ -32,6 +32,7 @@
 //!   signedness that fits) = 1, any other implicit conversion = 2; the lowest total wins.
 
 use crate::fxhash::{HashMap, HashSet};
+use crate::idmap::IdMap;
 
 use super::ast::*;
 use super::resolve::{location, version_holds};
@@ -89,6 +90,15 @@ pub fn check_all(
     typed.expr_ty = vec![Types::ERROR; n];
     typed.expr_target = vec![Types::ERROR; n];
     typed.expr_res = vec![Res::Unresolved; n];
+    // Expression-keyed side tables cover every id from the start (zeroed slot tables: no
+    // regrowth by copying, untouched pages for ids without an entry).
+    typed.expr_const = IdMap::with_id_capacity(n);
+    typed.expr_fconst = IdMap::with_id_capacity(n);
+    typed.expr_str = IdMap::with_id_capacity(n);
+    typed.calls = IdMap::with_id_capacity(n);
+    typed.members = IdMap::with_id_capacity(n);
+    typed.func_refs = IdMap::with_id_capacity(n);
+    typed.assign_op_ty = IdMap::with_id_capacity(n);
     let mut ck = Checker {
         sources,
         options,
