@@ -44,6 +44,9 @@ pub fn run(c: &mut Compilation) {
         c.printed.push_str(&module.to_string());
     }
     c.ir = module;
+    // Nothing after IR generation reads the front end's tables: free them now, so the back
+    // end's allocations reuse their (already faulted-in) memory instead of fresh pages.
+    c.front = FrontState::default();
 }
 
 /// Builds the IR module of a type-checked program.
