@@ -61,6 +61,7 @@ pub fn generate(front: &FrontState, options: &Options) -> ir::Module {
         externs: HashMap::default(),
         aggs: HashMap::default(),
         local_storage: IdMap::new(),
+        ssa: None,
     };
     g.declare_functions();
     g.declare_globals();
@@ -84,6 +85,9 @@ struct ModGen<'a> {
     aggs: HashMap<TypeId, ir::Type>,
     /// `FnGen::locals`, kept between functions (cleared) to reuse its table.
     local_storage: IdMap<LocalId, Storage>,
+    /// The SSA builder of the previous function, reused (with its tables' allocations)
+    /// for the next one.
+    ssa: Option<Builder>,
 }
 
 fn write_int(out: &mut [u8], at: usize, size: usize, v: i128) {
@@ -469,7 +473,13 @@ impl ModGen<'_> {
             return;
         };
         let irsig = self.module.functions[fid.index()].sig.clone();
-        let (b, params) = Builder::new(&irsig.params);
+        let (b, params) = match self.ssa.take() {
+            Some(mut b) => {
+                let params = b.reset(&irsig.params);
+                (b, params)
+            }
+            None => Builder::new(&irsig.params),
+        };
         let locals = std::mem::take(&mut self.local_storage);
         let mut fg = FnGen {
             m: self,
@@ -512,9 +522,10 @@ impl ModGen<'_> {
             }
         }
         let body = fg.b.finish();
-        let mut locals = fg.locals;
+        let FnGen { b, mut locals, .. } = fg;
         locals.clear();
         self.local_storage = locals;
+        self.ssa = Some(b);
         self.module.functions[fid.index()].kind = FunctionKind::Defined(body);
     }
 

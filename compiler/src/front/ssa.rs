@@ -40,6 +40,10 @@ pub struct Builder {
     pending: Vec<(Var, Value)>,
     /// Scratch list of [`Builder::lookup`] (kept to reuse its allocation).
     visited: Vec<BlockId>,
+    /// Scratch tables of [`Builder::finish`] (kept to reuse their allocations).
+    reach: Vec<bool>,
+    block_map: Vec<Option<BlockId>>,
+    inst_map: Vec<Option<InstId>>,
 }
 
 const NOT_PHI: u32 = u32::MAX;
@@ -60,16 +64,42 @@ impl Builder {
             phi_users: HashMap::default(),
             pending: Vec::new(),
             visited: Vec::new(),
+            reach: Vec::new(),
+            block_map: Vec::new(),
+            inst_map: Vec::new(),
         };
-        let entry = b.new_block();
-        b.seal(entry);
-        b.switch_to(entry);
-        let vals = params
+        let vals = b.start(params);
+        (b, vals)
+    }
+
+    /// Starts the next function in a builder that finished the previous one (see
+    /// [`Builder::finish`]), reusing its tables' allocations.
+    pub fn reset(&mut self, params: &[ir::Type]) -> Vec<Value> {
+        self.body.blocks.clear();
+        self.body.insts.clear();
+        self.body.stack_slots.clear();
+        self.sealed.clear();
+        self.terminated.clear();
+        self.var_types.clear();
+        self.defs.clear();
+        self.incomplete.clear();
+        self.alias.clear();
+        self.phi_block.clear();
+        self.phi_users.clear();
+        self.pending.clear();
+        self.visited.clear();
+        self.start(params)
+    }
+
+    fn start(&mut self, params: &[ir::Type]) -> Vec<Value> {
+        let entry = self.new_block();
+        self.seal(entry);
+        self.switch_to(entry);
+        params
             .iter()
             .enumerate()
-            .map(|(i, &t)| b.emit(Inst::Param { index: i as u32 }, Some(t)))
-            .collect();
-        (b, vals)
+            .map(|(i, &t)| self.emit(Inst::Param { index: i as u32 }, Some(t)))
+            .collect()
     }
 
     pub fn new_block(&mut self) -> BlockId {
@@ -131,9 +161,8 @@ impl Builder {
             return;
         }
         self.terminated[cur.index()] = true;
-        for s in term.successors() {
-            self.body.blocks[s.index()].preds.push(cur);
-        }
+        let blocks = &mut self.body.blocks;
+        term.for_each_successor(|s| blocks[s.index()].preds.push(cur));
         self.body.blocks[cur.index()].term = term;
     }
 
@@ -351,22 +380,33 @@ impl Builder {
         }
     }
 
-    /// Drops unreachable blocks, resolves forwarded phis and renumbers everything.
-    pub fn finish(mut self) -> Body {
+    /// Drops unreachable blocks, resolves forwarded phis and renumbers everything. The
+    /// instructions and per-block lists move into the result (operands renumbered in
+    /// place); the builder keeps its scratch allocations for [`Builder::reset`].
+    pub fn finish(&mut self) -> Body {
         let n = self.body.blocks.len();
         for b in 0..n {
             self.seal(BlockId(b as u32));
         }
         // Reachable blocks, in original order.
-        let mut reach = vec![false; n];
-        let mut stack = vec![BlockId(0)];
+        let mut reach = std::mem::take(&mut self.reach);
+        reach.clear();
+        reach.resize(n, false);
+        let mut stack = std::mem::take(&mut self.visited);
+        stack.clear();
+        stack.push(BlockId(0));
         while let Some(b) = stack.pop() {
             if std::mem::replace(&mut reach[b.index()], true) {
                 continue;
             }
-            stack.extend(self.body.blocks[b.index()].term.successors());
+            self.body.blocks[b.index()]
+                .term
+                .for_each_successor(|s| stack.push(s));
         }
-        let mut block_map = vec![None; n];
+        self.visited = stack;
+        let mut block_map = std::mem::take(&mut self.block_map);
+        block_map.clear();
+        block_map.resize(n, None);
         let mut next = 0u32;
         for (i, &r) in reach.iter().enumerate() {
             if r {
@@ -374,7 +414,9 @@ impl Builder {
                 next += 1;
             }
         }
-        let mut inst_map: Vec<Option<InstId>> = vec![None; self.body.insts.len()];
+        let mut inst_map = std::mem::take(&mut self.inst_map);
+        inst_map.clear();
+        inst_map.resize(self.body.insts.len(), None);
         let mut count = 0u32;
         for (bi, block) in self.body.blocks.iter().enumerate() {
             if !reach[bi] {
@@ -385,138 +427,130 @@ impl Builder {
                 count += 1;
             }
         }
+        let alias = &self.alias;
         let map_val = |v: Value| -> Value {
             let mut v = v;
-            while let Some(a) = self.alias[v.index()] {
+            while let Some(a) = alias[v.index()] {
                 v = a;
             }
             inst_map[v.index()].unwrap_or(InstId(0))
         };
+        let map_block = |b: BlockId| block_map[b.index()].unwrap_or(BlockId(0));
+        let Body {
+            blocks,
+            insts,
+            stack_slots,
+        } = &mut self.body;
         let mut out = Body {
             blocks: Vec::with_capacity(next as usize),
             insts: Vec::with_capacity(count as usize),
-            stack_slots: self.body.stack_slots.clone(),
+            stack_slots: std::mem::take(stack_slots),
         };
-        for (bi, block) in self.body.blocks.iter().enumerate() {
+        for (bi, block) in blocks.iter_mut().enumerate() {
             if !reach[bi] {
                 continue;
             }
-            let mut insts = Vec::with_capacity(block.insts.len());
-            for &i in &block.insts {
-                let data = &self.body.insts[i.index()];
-                let kind = match &data.kind {
-                    Inst::Phi { incoming } => Inst::Phi {
-                        incoming: incoming
-                            .iter()
-                            .filter(|(p, _)| reach[p.index()])
-                            .map(|&(p, v)| (block_map[p.index()].unwrap_or(BlockId(0)), map_val(v)))
-                            .collect(),
-                    },
-                    other => remap_inst(other, &map_val),
-                };
-                insts.push(InstId(out.insts.len() as u32));
+            for id in block.insts.iter_mut() {
+                let data = &mut insts[id.index()];
+                let mut kind = std::mem::replace(&mut data.kind, Inst::Const { value: 0 });
+                match &mut kind {
+                    Inst::Phi { incoming } => {
+                        incoming.retain(|(p, _)| reach[p.index()]);
+                        for (p, v) in incoming.iter_mut() {
+                            *p = map_block(*p);
+                            *v = map_val(*v);
+                        }
+                    }
+                    other => remap_operands(other, &map_val),
+                }
+                *id = InstId(out.insts.len() as u32);
                 out.insts.push(InstData { kind, ty: data.ty });
             }
-            let term = match &block.term {
-                Terminator::Jump(b) => Terminator::Jump(block_map[b.index()].unwrap_or(BlockId(0))),
-                Terminator::Branch { cond, then, els } => Terminator::Branch {
-                    cond: map_val(*cond),
-                    then: block_map[then.index()].unwrap_or(BlockId(0)),
-                    els: block_map[els.index()].unwrap_or(BlockId(0)),
-                },
-                Terminator::Return(v) => Terminator::Return(v.map(map_val)),
-                Terminator::Unreachable => Terminator::Unreachable,
+            let mut term = std::mem::replace(&mut block.term, Terminator::Unreachable);
+            match &mut term {
+                Terminator::Jump(b) => *b = map_block(*b),
+                Terminator::Branch { cond, then, els } => {
+                    *cond = map_val(*cond);
+                    *then = map_block(*then);
+                    *els = map_block(*els);
+                }
+                Terminator::Return(v) => {
+                    if let Some(v) = v {
+                        *v = map_val(*v);
+                    }
+                }
+                Terminator::Unreachable => {}
                 Terminator::Switch {
                     value,
                     cases,
                     default,
-                } => Terminator::Switch {
-                    value: map_val(*value),
-                    cases: cases
-                        .iter()
-                        .map(|&(k, b)| (k, block_map[b.index()].unwrap_or(BlockId(0))))
-                        .collect(),
-                    default: block_map[default.index()].unwrap_or(BlockId(0)),
-                },
-            };
-            let preds = block
-                .preds
-                .iter()
-                .filter(|p| reach[p.index()])
-                .map(|p| block_map[p.index()].unwrap_or(BlockId(0)))
-                .collect();
-            out.blocks.push(BlockData { insts, term, preds });
+                } => {
+                    *value = map_val(*value);
+                    for (_, b) in cases.iter_mut() {
+                        *b = map_block(*b);
+                    }
+                    *default = map_block(*default);
+                }
+            }
+            block.preds.retain(|p| reach[p.index()]);
+            for p in block.preds.iter_mut() {
+                *p = map_block(*p);
+            }
+            out.blocks.push(BlockData {
+                insts: std::mem::take(&mut block.insts),
+                term,
+                preds: std::mem::take(&mut block.preds),
+            });
         }
+        blocks.clear();
+        insts.clear();
+        self.reach = reach;
+        self.block_map = block_map;
+        self.inst_map = inst_map;
         out
     }
 }
 
-fn remap_inst(inst: &Inst, f: &dyn Fn(Value) -> Value) -> Inst {
+/// Renumbers the operands of a non-phi instruction in place.
+fn remap_operands(inst: &mut Inst, f: &dyn Fn(Value) -> Value) {
     match inst {
-        Inst::Param { index } => Inst::Param { index: *index },
-        Inst::Const { value } => Inst::Const { value: *value },
-        Inst::FConst { bits } => Inst::FConst { bits: *bits },
-        Inst::FCmp { cond, lhs, rhs } => Inst::FCmp {
-            cond: *cond,
-            lhs: f(*lhs),
-            rhs: f(*rhs),
-        },
-        Inst::MemCopy {
-            dst,
-            src,
-            size,
-            align,
-        } => Inst::MemCopy {
-            dst: f(*dst),
-            src: f(*src),
-            size: *size,
-            align: *align,
-        },
-        Inst::Binary { op, lhs, rhs } => Inst::Binary {
-            op: *op,
-            lhs: f(*lhs),
-            rhs: f(*rhs),
-        },
-        Inst::Unary { op, arg } => Inst::Unary {
-            op: *op,
-            arg: f(*arg),
-        },
-        Inst::Cmp { cond, lhs, rhs } => Inst::Cmp {
-            cond: *cond,
-            lhs: f(*lhs),
-            rhs: f(*rhs),
-        },
-        Inst::Cast { op, arg } => Inst::Cast {
-            op: *op,
-            arg: f(*arg),
-        },
-        Inst::Load { addr, offset } => Inst::Load {
-            addr: f(*addr),
-            offset: *offset,
-        },
-        Inst::Store {
-            addr,
-            offset,
-            value,
-        } => Inst::Store {
-            addr: f(*addr),
-            offset: *offset,
-            value: f(*value),
-        },
-        Inst::StackAddr { slot } => Inst::StackAddr { slot: *slot },
-        Inst::SymbolAddr { symbol } => Inst::SymbolAddr { symbol: *symbol },
-        Inst::Call { func, args } => Inst::Call {
-            func: *func,
-            args: args.iter().map(|&a| f(a)).collect(),
-        },
-        Inst::CallIndirect { callee, sig, args } => Inst::CallIndirect {
-            callee: f(*callee),
-            sig: sig.clone(),
-            args: args.iter().map(|&a| f(a)).collect(),
-        },
-        Inst::Phi { incoming } => Inst::Phi {
-            incoming: incoming.iter().map(|&(b, v)| (b, f(v))).collect(),
-        },
+        Inst::Param { .. }
+        | Inst::Const { .. }
+        | Inst::FConst { .. }
+        | Inst::StackAddr { .. }
+        | Inst::SymbolAddr { .. } => {}
+        Inst::FCmp { lhs, rhs, .. }
+        | Inst::Binary { lhs, rhs, .. }
+        | Inst::Cmp { lhs, rhs, .. } => {
+            *lhs = f(*lhs);
+            *rhs = f(*rhs);
+        }
+        Inst::MemCopy { dst, src, .. } => {
+            *dst = f(*dst);
+            *src = f(*src);
+        }
+        Inst::Unary { arg, .. } | Inst::Cast { arg, .. } => *arg = f(*arg),
+        Inst::Load { addr, .. } => *addr = f(*addr),
+        Inst::Store { addr, value, .. } => {
+            *addr = f(*addr);
+            *value = f(*value);
+        }
+        Inst::Call { args, .. } => {
+            for a in args.iter_mut() {
+                *a = f(*a);
+            }
+        }
+        Inst::CallIndirect { callee, args, .. } => {
+            *callee = f(*callee);
+            for a in args.iter_mut() {
+                *a = f(*a);
+            }
+        }
+        Inst::Phi { incoming } => {
+            for (_, v) in incoming.iter_mut() {
+                *v = f(*v);
+            }
+        }
     }
 }
 
@@ -529,6 +563,39 @@ mod tests {
     #[test]
     fn loop_gets_one_phi_and_trivial_phis_vanish() {
         let (mut b, params) = Builder::new(&[ir::Type::I32]);
+        let body = build_loop(&mut b, &params);
+        check_loop(body);
+    }
+
+    /// A builder reused through `reset` (after a function with an unreachable block and
+    /// a call) builds the same body as a fresh one.
+    #[test]
+    fn reset_builder_matches_fresh_one() {
+        let (mut fresh, params) = Builder::new(&[ir::Type::I32]);
+        let expected = build_loop(&mut fresh, &params);
+        let (mut b, _) = Builder::new(&[ir::Type::I64, ir::Type::I64]);
+        let dead = b.new_block();
+        let v = b.iconst(ir::Type::I64, 7);
+        let r = b.emit(
+            Inst::Call {
+                func: ir::FuncId(0),
+                args: vec![v, v],
+            },
+            Some(ir::Type::I64),
+        );
+        b.terminate(Terminator::Return(Some(r)));
+        b.seal(dead);
+        b.switch_to(dead);
+        b.terminate(Terminator::Jump(BlockId(0)));
+        let first = b.finish();
+        assert_eq!(first.blocks.len(), 1, "the unreachable block is dropped");
+        let params = b.reset(&[ir::Type::I32]);
+        let body = build_loop(&mut b, &params);
+        assert_eq!(format!("{body:?}"), format!("{expected:?}"));
+        check_loop(body);
+    }
+
+    fn build_loop(b: &mut Builder, params: &[Value]) -> Body {
         let x = b.new_var(ir::Type::I32);
         let y = b.new_var(ir::Type::I32);
         let zero = b.iconst(ir::Type::I32, 0);
@@ -582,7 +649,10 @@ mod tests {
             Some(ir::Type::I32),
         );
         b.terminate(Terminator::Return(Some(sum)));
-        let body = b.finish();
+        b.finish()
+    }
+
+    fn check_loop(body: Body) {
         let phis = body
             .insts
             .iter()

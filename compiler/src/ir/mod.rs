@@ -409,6 +409,25 @@ impl Terminator {
                 .collect(),
         }
     }
+
+    /// Calls `f` for every edge, in the order of [`Terminator::successors`], without
+    /// allocating.
+    pub fn for_each_successor(&self, mut f: impl FnMut(BlockId)) {
+        match self {
+            Terminator::Jump(b) => f(*b),
+            Terminator::Branch { then, els, .. } => {
+                f(*then);
+                f(*els);
+            }
+            Terminator::Return(_) | Terminator::Unreachable => {}
+            Terminator::Switch { cases, default, .. } => {
+                for &(_, b) in cases {
+                    f(b);
+                }
+                f(*default);
+            }
+        }
+    }
 }
 
 /// A module-level variable or constant data (string literals).
