@@ -90,15 +90,11 @@ pub fn check_all(
     typed.expr_ty = vec![Types::ERROR; n];
     typed.expr_target = vec![Types::ERROR; n];
     typed.expr_res = vec![Res::Unresolved; n];
-    // Expression-keyed side tables cover every id from the start (zeroed slot tables: no
-    // regrowth by copying, untouched pages for ids without an entry).
+    // The dense expression-keyed side tables (constants, calls) cover every id from the
+    // start: no regrowth by copying. The sparse ones grow to their largest id (with 2 MiB
+    // OS pages an untouched zeroed table still costs its zeroing).
     typed.expr_const = IdMap::with_id_capacity(n);
-    typed.expr_fconst = IdMap::with_id_capacity(n);
-    typed.expr_str = IdMap::with_id_capacity(n);
     typed.calls = IdMap::with_id_capacity(n);
-    typed.members = IdMap::with_id_capacity(n);
-    typed.func_refs = IdMap::with_id_capacity(n);
-    typed.assign_op_ty = IdMap::with_id_capacity(n);
     let mut ck = Checker {
         sources,
         options,
