@@ -10,9 +10,14 @@
 //! - [`typeck`]: types ([`types`]), implicit conversions, overload resolution, constant
 //!   values, control-flow checks (missing `return`).
 //! - [`irgen`]: typed AST → SSA IR (Braun et al., [`ssa`]), plus the synthesized entry.
+//!   One [`ssa::Builder`] serves every function (`reset` keeps its tables' allocations;
+//!   `finish` moves the instructions into the function's `Body`). When it is done,
+//!   `irgen::run` frees this whole `FrontState`: no later pass reads it, and the back end
+//!   then reuses its memory.
 //!
 //! Invariants: a pass only runs when every earlier pass reported no error, so later passes
 //! may rely on the tables of earlier ones being complete for every reachable declaration.
+//! After IR generation, `Compilation::front` is empty.
 
 pub mod ast;
 pub mod irgen;
