@@ -583,6 +583,34 @@ fn comdat_selection_rules() {
         e.contains("`f`") && e.contains("a.o") && e.contains("b.o"),
         "{e}"
     );
+    // same-size: equal sizes link (first copy kept); different sizes conflict.
+    let other = [0xCCu8, 0xC3];
+    let same_size = link_objs(vec![
+        comdat_obj("a.o", true, 3, &small),
+        comdat_obj("b.o", false, 3, &other),
+    ])
+    .unwrap();
+    assert!(same_size.windows(2).any(|w| w == small));
+    let e = link_objs(vec![
+        comdat_obj("a.o", true, 3, &small),
+        comdat_obj("b.o", false, 3, &large),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`f`") && e.contains("b.o"), "{e}");
+    // exact-match: identical copies link; same size but other bytes conflict.
+    link_objs(vec![
+        comdat_obj("a.o", true, 4, &small),
+        comdat_obj("b.o", false, 4, &small),
+    ])
+    .unwrap();
+    let e = link_objs(vec![
+        comdat_obj("a.o", true, 4, &small),
+        comdat_obj("b.o", false, 4, &other),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`f`") && e.contains("b.o"), "{e}");
     // Undefined entry: named.
     let e = link_objs(vec![comdat_obj("b.o", false, 2, &small)])
         .unwrap_err()

@@ -14,10 +14,11 @@ use std::path::{Path, PathBuf};
 
 use super::args::{Config, Input};
 use super::input::{self, FileKind, ImportSpec};
-use super::{CLASS_EXTERNAL, CLASS_STATIC, CLASS_WEAK_EXTERNAL, Comdat, ObjFile};
+use super::{CLASS_EXTERNAL, CLASS_STATIC, CLASS_WEAK_EXTERNAL, Comdat, InSection, ObjFile};
 use crate::error::LinkError;
 use crate::ld::archive::{self, Archive};
 use crate::ld::resolve::FxMap;
+use object::pe;
 
 pub const NONE: u32 = u32::MAX;
 
@@ -709,17 +710,23 @@ impl<'a, 'c> Resolver<'a, 'c> {
         match (gl.def, gl.comdat) {
             (GDef::Defined { file: of, .. }, Some((cf, cs))) => {
                 let old = &self.ctx.files[cf as usize].sections[cs as usize];
-                let replace = match sel {
-                    1 => {
-                        return Err(LinkError::DuplicateSymbol {
-                            name: gl.name.clone(),
-                            first: self.ctx.files[of as usize].name.clone(),
-                            second: obj.name.clone(),
-                        });
-                    }
-                    6 => size > old.size,
+                let new = &obj.sections[sec as usize];
+                // NODUPLICATES always conflicts; SAME_SIZE and EXACT_MATCH conflict when the
+                // copies differ in size / in contents and relocations (as link.exe and lld).
+                let conflict = match sel {
+                    pe::IMAGE_COMDAT_SELECT_NODUPLICATES => true,
+                    pe::IMAGE_COMDAT_SELECT_SAME_SIZE => size != old.size,
+                    pe::IMAGE_COMDAT_SELECT_EXACT_MATCH => !same_contents(old, new),
                     _ => false,
                 };
+                if conflict {
+                    return Err(LinkError::DuplicateSymbol {
+                        name: gl.name.clone(),
+                        first: self.ctx.files[of as usize].name.clone(),
+                        second: obj.name.clone(),
+                    });
+                }
+                let replace = sel == pe::IMAGE_COMDAT_SELECT_LARGEST && size > old.size;
                 if replace {
                     self.ctx.live[cf as usize][cs as usize] = false;
                     let gl = &mut self.ctx.globals[g as usize];
@@ -1125,6 +1132,19 @@ fn linker_file(cfg: &Config) -> ObjFile {
 pub const PSEUDO_LIST_SECTION: u32 = 4;
 /// Index of the null import descriptor section in the linker file.
 pub const NULL_IMPORT_SECTION: u32 = 5;
+
+/// Whether two COMDAT copies are the same for `IMAGE_COMDAT_SELECT_EXACT_MATCH`: equal bytes,
+/// and relocations of the same types at the same offsets (their symbols are per-file indices,
+/// so they are compared by position, not by name).
+fn same_contents(a: &InSection, b: &InSection) -> bool {
+    a.size == b.size
+        && a.data == b.data
+        && a.relocs.len() == b.relocs.len()
+        && a.relocs
+            .iter()
+            .zip(&b.relocs)
+            .all(|(x, y)| x.offset == y.offset && x.typ == y.typ)
+}
 
 #[cfg(test)]
 mod tests {
