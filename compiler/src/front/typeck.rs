@@ -1133,7 +1133,7 @@ impl Checker<'_> {
     }
 
     fn global_type_inner(&mut self, g: DeclId) -> TypeId {
-        let decl = self.ast.decl(g).clone();
+        let decl = self.ast.decl(g);
         let DeclKind::Var { ty, init, attrs } = &decl.kind else {
             return Types::ERROR;
         };
@@ -1179,7 +1179,7 @@ impl Checker<'_> {
     }
 
     fn func_sig_inner(&mut self, f: DeclId) -> Option<FuncSig> {
-        let decl = self.ast.decl(f).clone();
+        let decl = self.ast.decl(f);
         let DeclKind::Func {
             ret,
             params,
@@ -1528,7 +1528,7 @@ impl Checker<'_> {
     }
 
     fn check_body(&mut self, f: DeclId) {
-        let decl = self.ast.decl(f).clone();
+        let decl = self.ast.decl(f);
         let DeclKind::Func {
             body: Some(body),
             params,
@@ -1607,7 +1607,7 @@ impl Checker<'_> {
     }
 
     fn local_var(&mut self, d: DeclId) {
-        let decl = self.ast.decl(d).clone();
+        let decl = self.ast.decl(d);
         let DeclKind::Var { ty, init, attrs } = &decl.kind else {
             return;
         };
@@ -1640,7 +1640,7 @@ impl Checker<'_> {
 
     /// `enum`/`alias` declarations in a function body.
     fn local_decl(&mut self, d: DeclId) {
-        let decl = self.ast.decl(d).clone();
+        let decl = self.ast.decl(d);
         self.local_decl_ctx.insert(d, self.ctx);
         match &decl.kind {
             DeclKind::Struct { .. } => {
