@@ -106,6 +106,7 @@ pub(crate) unsafe fn heap_malloc_aligned(
                 let seg = segment_of(p);
                 let page = page_of(seg, p);
                 (*page).flags |= FLAG_HAS_ALIGNED;
+                (*page).has_aligned = true;
             }
             aligned
         }

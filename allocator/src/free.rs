@@ -94,7 +94,8 @@ unsafe fn free_generic_mt(seg: *mut Segment, p: *mut u8) {
         }
     }
     let page = page_of(seg, p);
-    let block = if (*page).flags & FLAG_HAS_ALIGNED != 0 {
+    // `has_aligned`, not `flags`: the owner writes `flags`' cache line on every call
+    let block = if (*page).has_aligned {
         block_start(page, p) as *mut Block
     } else {
         p as *mut Block
@@ -120,8 +121,8 @@ unsafe fn free_block_mt(page: *mut Page, block: *mut Block) {
         let new = if state == DELAY_USE {
             (tfree & !DELAY_MASK) | DELAY_FREEING
         } else {
-            (*block).next = (tfree & !DELAY_MASK) as *mut Block;
-            block as usize | state
+            (*block).next = tf_head(page, tfree);
+            tf_push(tfree, block)
         };
         match tf.compare_exchange_weak(tfree, new, Ordering::Release, Ordering::Relaxed) {
             Ok(_) => {

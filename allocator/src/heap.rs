@@ -33,6 +33,7 @@ static EMPTY_PAGE: EmptyPage = EmptyPage(UnsafeCell::new(Page {
     xheap: AtomicPtr::new(ptr::null_mut()),
     next: ptr::null_mut(),
     prev: ptr::null_mut(),
+    has_aligned: false,
     index: 0,
     in_use: false,
     is_committed: false,

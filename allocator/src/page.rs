@@ -32,6 +32,7 @@ pub(crate) unsafe fn init(heap: *mut Heap, page: *mut Page, block_size: usize) {
     (*page).local_free = ptr::null_mut();
     (*page).used = 0;
     (*page).flags = 0;
+    (*page).has_aligned = false;
     (*page).retire_expire = 0;
     (*page).free_is_zero = false;
     (*page).next = ptr::null_mut();
@@ -65,14 +66,20 @@ pub(crate) unsafe fn extend_free(page: *mut Page) {
     (*page).free_is_zero = (*page).is_zero_init;
 }
 
-/// Moves cross-thread frees into `local_free` and, when `free` is empty (or `force`),
-/// `local_free` into `free`.
+/// Collects cross-thread frees and makes `local_free` available: when `free` is empty it
+/// takes `local_free` (or, with none, the cross-thread list) as the new `free` list; with
+/// `force` every free block ends up in `free`.
+///
+/// The cross-thread list is taken whole from its packed word (head and count, no walk):
+/// its blocks were last written by other threads, so they are touched only when allocated.
+/// Only the owner's own `local_free` is walked, and only to join it with another list.
 ///
 /// # Safety
 /// `page` owned by the calling thread.
 pub(crate) unsafe fn free_collect(page: *mut Page, force: bool) {
     let tf = &(*page).xthread_free;
     let mut tfree = tf.load(Ordering::Relaxed);
+    let mut tlist: *mut Block = ptr::null_mut();
     if tfree & !DELAY_MASK != 0 {
         loop {
             match tf.compare_exchange_weak(
@@ -85,34 +92,54 @@ pub(crate) unsafe fn free_collect(page: *mut Page, force: bool) {
                 Err(cur) => tfree = cur,
             }
         }
-        let head = (tfree & !DELAY_MASK) as *mut Block;
-        let mut tail = head;
-        let mut count = 1u32;
-        while !(*tail).next.is_null() {
-            tail = (*tail).next;
-            count += 1;
-        }
-        (*tail).next = (*page).local_free;
-        (*page).local_free = head;
-        (*page).used -= count;
+        tlist = tf_head(page, tfree);
+        (*page).used -= tf_count(tfree);
     }
     let local = (*page).local_free;
-    if !local.is_null() {
-        if (*page).free.is_null() {
+    if (*page).free.is_null() {
+        if !local.is_null() {
+            // the owner's own frees first (likely still in its cache); the other threads'
+            // wait in `local_free` for the next time `free` runs dry
             (*page).free = local;
-        } else if force {
-            let mut tail = local;
-            while !(*tail).next.is_null() {
-                tail = (*tail).next;
-            }
-            (*tail).next = (*page).free;
-            (*page).free = local;
+            (*page).local_free = tlist;
+        } else if !tlist.is_null() {
+            (*page).free = tlist;
         } else {
             return;
         }
-        (*page).local_free = ptr::null_mut();
         (*page).free_is_zero = false;
+        if force && !(*page).local_free.is_null() {
+            let rest = (*page).local_free;
+            (*list_tail(rest)).next = (*page).free;
+            (*page).free = rest;
+            (*page).local_free = ptr::null_mut();
+        }
+    } else if force {
+        if !tlist.is_null() {
+            (*list_tail(tlist)).next = (*page).free;
+            (*page).free = tlist;
+        }
+        if !local.is_null() {
+            (*list_tail(local)).next = (*page).free;
+            (*page).free = local;
+            (*page).local_free = ptr::null_mut();
+        }
+        (*page).free_is_zero = false;
+    } else if !tlist.is_null() {
+        if !local.is_null() {
+            (*list_tail(local)).next = tlist;
+        } else {
+            (*page).local_free = tlist;
+        }
     }
+}
+
+/// The last block of a non-empty list.
+unsafe fn list_tail(mut b: *mut Block) -> *mut Block {
+    while !(*b).next.is_null() {
+        b = (*b).next;
+    }
+    b
 }
 
 /// Sets the delayed-free state of `page` (waiting out a concurrent `DELAY_FREEING`).
@@ -187,6 +214,7 @@ pub(crate) unsafe fn retire(heap: *mut Heap, page: *mut Page) {
 pub(crate) unsafe fn free_page(heap: *mut Heap, page: *mut Page, pq: *mut PageQueue) {
     page_queue::remove(heap, pq, page);
     (*page).flags = 0;
+    (*page).has_aligned = false;
     (*page).xheap.store(ptr::null_mut(), Ordering::Relaxed);
     segment::page_free((*heap).tld, page);
 }

@@ -439,6 +439,7 @@ pub(crate) unsafe fn page_free(tld: *mut Tld, page: *mut Page) -> bool {
     (*page).capacity = 0;
     (*page).reserved = 0;
     (*page).flags = 0;
+    (*page).has_aligned = false;
     (*page).free = ptr::null_mut();
     (*page).local_free = ptr::null_mut();
     (*page).block_size = 0;

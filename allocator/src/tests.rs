@@ -317,9 +317,92 @@ fn cross_thread_free_goes_to_thread_free_list() {
     unsafe {
         let tf = (*page).xthread_free.load(Ordering::Acquire);
         let used = (*page).used;
-        assert_eq!(tf & !DELAY_MASK, p, "the block waits on thread_free");
+        assert_eq!(
+            tf_head(page, tf) as usize,
+            p,
+            "the block waits on thread_free"
+        );
+        assert_eq!(tf_count(tf), 1, "one block pending");
         crate::page::free_collect(page, false);
         assert_eq!((*page).used, used - 1, "collected by the owner");
+    }
+}
+
+#[test]
+fn collect_takes_the_thread_free_list_whole() {
+    let size = 3400; // a size class no other test uses
+    let blocks: Vec<usize> = (0..24).map(|_| mt_malloc(size) as usize).collect();
+    assert!(blocks.iter().all(|&b| b != 0));
+    // SAFETY: live blocks.
+    let page_at = |b: usize| unsafe { page_of(segment_of(b as *const u8), b as *const u8) };
+    let page = page_at(blocks[0]);
+    let (same, other): (Vec<usize>, Vec<usize>) = blocks.iter().partition(|&&b| page_at(b) == page);
+    assert!(
+        same.len() >= 8,
+        "a 64 KiB page holds at least 8 such blocks"
+    );
+    let (local, remote) = same.split_at(3);
+    for &b in local {
+        // SAFETY: live block, freed once.
+        unsafe { mt_free(b as _) };
+    }
+    let remote = remote.to_vec();
+    let r = remote.clone();
+    std::thread::spawn(move || {
+        for b in r {
+            // SAFETY: live block, freed once.
+            unsafe { mt_free(b as _) };
+        }
+    })
+    .join()
+    .unwrap();
+    // SAFETY: `page` belongs to this thread; its lists are walked only here.
+    unsafe {
+        let tf = (*page).xthread_free.load(Ordering::Acquire);
+        assert_eq!(
+            tf_count(tf) as usize,
+            remote.len(),
+            "pending count in the word"
+        );
+        assert_eq!(
+            tf_head(page, tf) as usize,
+            *remote.last().unwrap(),
+            "last freed first"
+        );
+        let used = (*page).used;
+        crate::page::free_collect(page, false);
+        assert_eq!((*page).used as usize, used as usize - remote.len());
+        let tf = (*page).xthread_free.load(Ordering::Acquire);
+        assert_eq!(tf & !DELAY_MASK, 0, "list taken whole, state kept");
+        let walk = |mut b: *mut Block| {
+            let mut v = Vec::new();
+            while !b.is_null() {
+                v.push(b as usize);
+                b = (*b).next;
+            }
+            v
+        };
+        let mut listed = walk((*page).free);
+        listed.extend(walk((*page).local_free));
+        let n = listed.len();
+        listed.sort_unstable();
+        listed.dedup();
+        assert_eq!(listed.len(), n, "no block listed twice");
+        for b in local.iter().chain(&remote) {
+            assert!(
+                listed.binary_search(b).is_ok(),
+                "freed block {b:#x} is listed"
+            );
+        }
+        crate::page::free_collect(page, true);
+        assert!((*page).local_free.is_null(), "forced: everything in free");
+        let mut all = walk((*page).free);
+        all.sort_unstable();
+        assert_eq!(all, listed);
+    }
+    for b in other {
+        // SAFETY: live block, freed once.
+        unsafe { mt_free(b as _) };
     }
 }
 

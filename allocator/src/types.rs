@@ -49,6 +49,40 @@ pub(crate) const DELAY_FREEING: usize = 2;
 pub(crate) const DELAY_NEVER: usize = 3;
 pub(crate) const DELAY_MASK: usize = 3;
 
+/// `Page::xthread_free` packs the whole pending cross-thread list into one word, so the
+/// owner takes it with one atomic operation and never walks it (the blocks were written by
+/// other threads: walking them is one cache miss each, serialised):
+/// bits 0-1 the delayed-free state, bits 2-31 the head block's offset from the start of its
+/// segment (0 = empty list: a block never starts at a segment's first byte, the header is
+/// there), bits 32-63 the number of blocks in the list (at most the blocks of one page).
+pub(crate) const TF_OFFSET_MASK: usize = 0xFFFF_FFFC;
+pub(crate) const TF_COUNT_SHIFT: usize = 32;
+const _: () = assert!(SEGMENT_SIZE <= TF_OFFSET_MASK + 4);
+
+/// The head block of the thread-free list word `tf` of `page` (null when empty).
+#[inline(always)]
+pub(crate) fn tf_head(page: *const Page, tf: usize) -> *mut Block {
+    let off = tf & TF_OFFSET_MASK;
+    if off == 0 {
+        ptr::null_mut()
+    } else {
+        // the page descriptor lives in its segment's header
+        ((page as usize & !SEGMENT_MASK) + off) as *mut Block
+    }
+}
+
+/// The number of blocks in the thread-free list word `tf`.
+#[inline(always)]
+pub(crate) fn tf_count(tf: usize) -> u32 {
+    (tf >> TF_COUNT_SHIFT) as u32
+}
+
+/// `tf` with `block` pushed on its list (state kept, count + 1).
+#[inline(always)]
+pub(crate) fn tf_push(tf: usize, block: *mut Block) -> usize {
+    ((tf & !TF_OFFSET_MASK) + (1 << TF_COUNT_SHIFT)) | (block as usize & SEGMENT_MASK)
+}
+
 /// `Page::flags` bits. Both zero means the free fast path applies.
 pub(crate) const FLAG_IN_FULL: u8 = 1;
 pub(crate) const FLAG_HAS_ALIGNED: u8 = 2;
@@ -70,12 +104,14 @@ pub(crate) enum PageKind {
 
 /// A page: a run of memory inside a segment serving blocks of one size.
 ///
-/// Aligned to 32 bytes (and the descriptor array with it) so that the fields the fast
-/// paths touch (`free`, `local_free`, `used`, `flags`: the first 32 bytes) never straddle
-/// two cache lines.
-#[repr(C, align(32))]
+/// Two cache lines (the descriptor array is 64-aligned): the first is the owner's — the
+/// fields its allocation and free fast paths write on every call; the second holds what
+/// other threads touch (`xthread_free`, `xheap`, `has_aligned`) plus rarely written
+/// bookkeeping. A cross-thread free then never reads or writes the line the owner is
+/// writing, and the owner meets the other threads' line only when it collects.
+#[repr(C, align(64))]
 pub(crate) struct Page {
-    // ---- hot: allocation and local free ----
+    // ---- line 0, owner only: allocation and local free ----
     /// Allocation pops from here.
     pub free: *mut Block,
     /// Same-thread frees push here (no atomics); moved to `free` when it runs dry.
@@ -96,32 +132,36 @@ pub(crate) struct Page {
     pub retire_expire: u8,
     pub block_size: usize,
     pub page_start: *mut u8,
-    // ---- cross-thread ----
-    /// Cross-thread frees: block pointer | delayed-free state (low 2 bits).
+    // queue links
+    pub next: *mut Page,
+    pub prev: *mut Page,
+    // ---- line 1: cross-thread, and cold bookkeeping ----
+    /// Cross-thread frees: count, head offset and delayed-free state (see `tf_head`).
     pub xthread_free: AtomicUsize,
     /// Owning heap (null while abandoned).
     pub xheap: AtomicPtr<Heap>,
-    // ---- queues and segment bookkeeping ----
-    pub next: *mut Page,
-    pub prev: *mut Page,
-    pub index: u32,
+    /// `FLAG_HAS_ALIGNED` as read by other threads' frees (set with it, cleared with it).
+    pub has_aligned: bool,
     pub in_use: bool,
     pub is_committed: bool,
     pub purge_pending: bool,
     /// Size class of the page (its queue index), set by `page::init`.
     pub bin: u8,
+    pub index: u32,
 }
 
 /// A segment header; its page descriptors follow it in memory.
-#[repr(C, align(32))]
+///
+/// The first cache line holds only what every free reads (`thread_id`, `kind`,
+/// `page_shift`) and fields fixed at creation; the owner's changing bookkeeping starts on
+/// the next line, so other threads' frees never miss on the owner's writes.
+#[repr(C, align(64))]
 pub(crate) struct Segment {
+    // ---- line 0: read by every free; written only when the owner changes ----
     /// Owning thread id; 0 when abandoned or for huge segments.
     pub thread_id: AtomicUsize,
     pub cookie: usize,
-    pub kind: PageKind,
     pub page_shift: usize,
-    pub capacity: usize,
-    pub used: usize,
     /// Bytes from the segment start to its end (for huge: header + block).
     pub segment_size: usize,
     /// Header bytes (segment + page descriptors), rounded to `PAGE_START_ALIGN`.
@@ -129,8 +169,12 @@ pub(crate) struct Segment {
     /// The OS mapping holding this segment.
     pub map_base: *mut u8,
     pub map_size: usize,
+    pub kind: PageKind,
     /// The memory was committed as a whole on allocation (always true on Linux).
     pub mem_is_fresh: bool,
+    // ---- line 1..: the owner's bookkeeping ----
+    pub capacity: usize,
+    pub used: usize,
     pub in_free_queue: bool,
     /// In the global abandoned list (linked through `next`/`prev` while abandoned).
     pub abandoned: bool,
@@ -263,5 +307,7 @@ pub(crate) struct ThreadData {
 }
 
 const _: () = assert!(core::mem::size_of::<Segment>().is_multiple_of(16));
-const _: () = assert!(core::mem::size_of::<Page>().is_multiple_of(32));
-const _: () = assert!(core::mem::size_of::<Segment>().is_multiple_of(32));
+const _: () = assert!(core::mem::size_of::<Page>() == 128);
+const _: () = assert!(core::mem::offset_of!(Page, xthread_free) == 64);
+const _: () = assert!(core::mem::offset_of!(Segment, capacity) == 64);
+const _: () = assert!(core::mem::size_of::<Segment>().is_multiple_of(64));
