@@ -1,6 +1,7 @@
 //! Linux primitives through raw system calls (x86-64), so the runtime works with or
 //! without libc. libc's `pthread_key_create`/`pthread_setspecific` (thread-exit
-//! notification) and `__errno_location` are used through weak references when present.
+//! notification), `__errno_location` and `clock_gettime` (vDSO) are used through weak
+//! references when present.
 
 use core::arch::{asm, global_asm};
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -72,6 +73,7 @@ global_asm!(
     ".weak pthread_key_create",
     ".weak pthread_setspecific",
     ".weak __errno_location",
+    ".weak clock_gettime",
     options(att_syntax),
 );
 
@@ -258,22 +260,6 @@ pub(crate) unsafe fn release(base: *mut u8, size: usize) {
     syscall3(SYS_MUNMAP, base as usize, size, 0);
 }
 
-pub(crate) fn now_ms() -> u64 {
-    let mut ts = [0i64; 2];
-    // SAFETY: clock_gettime writes one `struct timespec` (two i64) into `ts`.
-    unsafe {
-        syscall3(
-            SYS_CLOCK_GETTIME,
-            CLOCK_MONOTONIC,
-            ts.as_mut_ptr() as usize,
-            0,
-        );
-    }
-    (ts[0] as u64)
-        .wrapping_mul(1000)
-        .wrapping_add(ts[1] as u64 / 1_000_000)
-}
-
 /// Where diagnostics go: a duplicate of stderr taken at start-up (`keep_stderr`), so that
 /// statistics printed at exit survive programs that close their standard error first
 /// (coreutils do); fd 2 until then.
@@ -390,9 +376,37 @@ macro_rules! weak_addr {
     }};
 }
 
+/// Monotonic milliseconds. Through libc's `clock_gettime` when present (the vDSO: no
+/// kernel entry, which on a VM costs ~1 µs and showed in the slow path's profile), else
+/// the raw syscall.
+pub(crate) fn now_ms() -> u64 {
+    let mut ts = [0i64; 2];
+    let f = weak_addr!("clock_gettime");
+    if f != 0 {
+        // SAFETY: `f` is libc's clock_gettime(clockid_t, struct timespec*).
+        let get: ClockGettime = unsafe { core::mem::transmute::<usize, ClockGettime>(f) };
+        // SAFETY: `ts` holds one `struct timespec` (two i64).
+        unsafe { get(CLOCK_MONOTONIC as i32, ts.as_mut_ptr()) };
+    } else {
+        // SAFETY: clock_gettime writes one `struct timespec` (two i64) into `ts`.
+        unsafe {
+            syscall3(
+                SYS_CLOCK_GETTIME,
+                CLOCK_MONOTONIC,
+                ts.as_mut_ptr() as usize,
+                0,
+            );
+        }
+    }
+    (ts[0] as u64)
+        .wrapping_mul(1000)
+        .wrapping_add(ts[1] as u64 / 1_000_000)
+}
+
 type KeyCreate = unsafe extern "C" fn(*mut u32, Option<unsafe extern "C" fn(*mut u8)>) -> i32;
 type SetSpecific = unsafe extern "C" fn(u32, *const u8) -> i32;
 type ErrnoLocation = unsafe extern "C" fn() -> *mut i32;
+type ClockGettime = unsafe extern "C" fn(i32, *mut i64) -> i32;
 
 static THREAD_KEY: AtomicUsize = AtomicUsize::new(usize::MAX);
 
