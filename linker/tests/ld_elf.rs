@@ -3,7 +3,10 @@
 //! collect2 command line gcc would run), in PIE, `-no-pie` and `-static` forms, run, and
 //! compared with the same program linked by the system linker. goblin checks the outputs.
 //! Tests skip with a message when gcc/g++ are missing, and fail when `CI` is set.
+
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -151,38 +154,7 @@ fn collect2_args(
         .lines()
         .find(|l| l.contains("collect2") || l.trim_start().starts_with("\"/usr/bin/ld\""))
         .expect("a collect2 line in gcc -###");
-    // Shell-style words: unquoted, or in double quotes with backslash escapes.
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let mut in_q = false;
-    let mut has = false;
-    let mut chars = line.trim().chars();
-    while let Some(ch) = chars.next() {
-        match ch {
-            '"' => {
-                in_q = !in_q;
-                has = true;
-            }
-            '\\' if in_q => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            c if c.is_whitespace() && !in_q => {
-                if has {
-                    args.push(std::mem::take(&mut cur));
-                    has = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                has = true;
-            }
-        }
-    }
-    if has {
-        args.push(cur);
-    }
+    let mut args = common::split_words(line);
     args.remove(0);
     args
 }

@@ -4,6 +4,8 @@
 //! on the images. Skipped with a message when mingw or Wine is missing, failed when `CI` is
 //! set.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -71,42 +73,6 @@ fn run(cmd: &mut Command) -> std::process::Output {
     out
 }
 
-/// Splits one line of `gcc -###` output (double-quoted words).
-fn split_words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut has = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                has = true;
-            }
-            '\\' if quoted => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            c if c.is_whitespace() && !quoted => {
-                if has {
-                    out.push(std::mem::take(&mut cur));
-                    has = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                has = true;
-            }
-        }
-    }
-    if has {
-        out.push(cur);
-    }
-    out
-}
-
 /// The arguments gcc would pass to its ld (the collect2 line of `-###`, program dropped).
 fn ld_args(driver: &str, args: &[&str]) -> Vec<String> {
     let out = run(Command::new(driver)
@@ -118,7 +84,7 @@ fn ld_args(driver: &str, args: &[&str]) -> Vec<String> {
         .lines()
         .rfind(|l| l.contains("collect2"))
         .expect("no collect2 line in gcc -###");
-    split_words(line).into_iter().skip(1).collect()
+    common::split_words(line).into_iter().skip(1).collect()
 }
 
 /// Links with meteor-ld using the argument list `driver args…` would use.

@@ -12,6 +12,8 @@
 //! The Rust program is compiled once per target. Tests skip with a message when a tool is
 //! missing and fail when `CI` is set.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -184,42 +186,6 @@ fn rust_std_program_on_linux() {
     }
 }
 
-/// Splits one line of `gcc -###` output (double-quoted words).
-fn split_words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut has = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                has = true;
-            }
-            '\\' if quoted => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            c if c.is_whitespace() && !quoted => {
-                if has {
-                    out.push(std::mem::take(&mut cur));
-                    has = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                has = true;
-            }
-        }
-    }
-    if has {
-        out.push(cur);
-    }
-    out
-}
-
 const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
 const GCC_DLL_DIR: &str = "/usr/lib/gcc/x86_64-w64-mingw32/12-win32";
 
@@ -301,7 +267,7 @@ fn rust_std_program_for_windows_gnu() {
         .lines()
         .rfind(|l| l.contains("collect2"))
         .expect("no collect2 line in gcc -###");
-    let mut args: Vec<String> = split_words(line).into_iter().skip(1).collect();
+    let mut args: Vec<String> = common::split_words(line).into_iter().skip(1).collect();
     let o = args.iter().position(|a| a == "-o").expect("-o");
     args[o + 1] = "prog.meteor.exe".into();
     check(Command::new(LD).args(&args).current_dir(&dir));
