@@ -1807,7 +1807,7 @@ impl<'b> FnGen<'_, 'b> {
                 let v = self.b.emit(
                     Inst::CallIndirect {
                         callee: cv,
-                        sig,
+                        sig: Box::new(sig),
                         args: vals,
                     },
                     ret,

@@ -189,6 +189,10 @@ pub struct InstData {
     pub ty: Option<Type>,
 }
 
+// Every function body holds one `InstData` per instruction: keep it small (rare, large
+// payloads such as an indirect call's signature live behind a box).
+const _: () = assert!(std::mem::size_of::<InstData>() <= 48);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinOp {
     Add,
@@ -363,10 +367,11 @@ pub enum Inst {
         func: FuncId,
         args: Vec<Value>,
     },
-    /// Calls through a function pointer with the given signature.
+    /// Calls through a function pointer with the given signature (boxed: indirect calls
+    /// are rare, and inline the signature would make every instruction 24 bytes larger).
     CallIndirect {
         callee: Value,
-        sig: Signature,
+        sig: Box<Signature>,
         args: Vec<Value>,
     },
     Phi {

@@ -121,7 +121,7 @@ impl Fb {
         self.push(
             Inst::CallIndirect {
                 callee,
-                sig,
+                sig: Box::new(sig),
                 args: args.to_vec(),
             },
             ret,
