@@ -22,7 +22,7 @@ options for run, build and check:
   --target T     linux-x64 or windows-x64 (run: the host only)
   --print-ast    print the syntax tree        --print-ir   print the SSA IR
   --print-lir    print the machine-level IR   --print-asm  print the disassembly
-  --time         print the time of every pass to stderr
+  --time         print the time of every pass and the resident memory after it to stderr
 ";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,6 +210,7 @@ fn compile(
 ) -> Option<crate::session::Compiled> {
     session.options = Options {
         print: common.print,
+        measure_memory: common.time,
         ..session.options.clone()
     };
     if let Err(e) = session.add_path(file) {
@@ -239,12 +240,11 @@ pub fn format_times(times: &[crate::passes::PassTime], total: std::time::Duratio
     use std::fmt::Write;
     let mut out = String::new();
     for t in times {
-        let _ = writeln!(
-            out,
-            "{:>10.3} ms  {}",
-            t.duration.as_secs_f64() * 1e3,
-            t.name
-        );
+        let _ = write!(out, "{:>10.3} ms  ", t.duration.as_secs_f64() * 1e3);
+        if let Some(bytes) = t.resident_after {
+            let _ = write!(out, "{:>8.1} MiB  ", bytes as f64 / (1024.0 * 1024.0));
+        }
+        let _ = writeln!(out, "{}", t.name);
     }
     let _ = writeln!(out, "{:>10.3} ms  total", total.as_secs_f64() * 1e3);
     out
@@ -314,5 +314,34 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown target")
         );
+    }
+
+    #[test]
+    fn time_table_lists_every_pass_with_its_memory() {
+        let times = vec![
+            crate::passes::PassTime {
+                name: "lex",
+                duration: std::time::Duration::from_micros(1500),
+                resident_after: Some(3 * 1024 * 1024),
+            },
+            crate::passes::PassTime {
+                name: "parse",
+                duration: std::time::Duration::from_millis(2),
+                resident_after: None,
+            },
+        ];
+        let table = format_times(&times, std::time::Duration::from_millis(4));
+        assert_eq!(
+            table,
+            "     1.500 ms       3.0 MiB  lex\n     2.000 ms  parse\n     4.000 ms  total\n"
+        );
+    }
+
+    #[test]
+    fn resident_memory_is_measured_on_linux() {
+        if cfg!(target_os = "linux") {
+            let bytes = crate::passes::resident_bytes().expect("/proc/self/statm");
+            assert!(bytes > 0);
+        }
     }
 }

@@ -26,6 +26,8 @@ pub struct Options {
     /// A program must define `main` (the default). An embedder compiling a library of
     /// functions for the host sets it to false: without `main` no entry function is made.
     pub require_main: bool,
+    /// Record the resident memory after every pass (`--time`).
+    pub measure_memory: bool,
 }
 
 impl Options {
@@ -35,6 +37,7 @@ impl Options {
             jit,
             print: PrintFlags::default(),
             require_main: true,
+            measure_memory: false,
         }
     }
 }

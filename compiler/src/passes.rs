@@ -57,11 +57,27 @@ pub const PASSES: &[Pass] = &[
     },
 ];
 
-/// Time spent in one pass.
+/// Time spent in one pass, and the process's resident memory after it.
 #[derive(Clone, Debug)]
 pub struct PassTime {
     pub name: &'static str,
     pub duration: std::time::Duration,
+    /// Resident set size in bytes after the pass (`None` where the OS does not say).
+    pub resident_after: Option<u64>,
+}
+
+/// The process's resident set size in bytes (Linux: `/proc/self/statm`).
+pub fn resident_bytes() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+        let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+        Some(pages * 4096)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
 }
 
 /// Runs every pass in order. Returns the time of each pass that ran.
@@ -73,6 +89,11 @@ pub fn run_all(c: &mut Compilation) -> Vec<PassTime> {
         times.push(PassTime {
             name: pass.name,
             duration: start.elapsed(),
+            resident_after: if c.options.measure_memory {
+                resident_bytes()
+            } else {
+                None
+            },
         });
         if c.diags.has_errors() {
             break;
