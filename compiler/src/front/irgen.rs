@@ -301,6 +301,17 @@ impl ModGen<'_> {
             write_int(out, at_u, size, k);
             return;
         }
+        if let Some(&v) = self.typed().expr_fconst.get(&e) {
+            // A float constant converted implicitly to an integer or `bool`.
+            let k = if t == Types::BOOL {
+                (v != 0.0) as i128
+            } else {
+                let i = self.types().int_like(t).unwrap_or(IntTy::I64);
+                i.wrap(if v.is_finite() { v.trunc() as i128 } else { 0 })
+            };
+            write_int(out, at_u, size, k);
+            return;
+        }
         let str_idx = match self.front.ast.expr(e).kind {
             ExprKind::StrLit(s) => Some(s),
             _ => self.typed().expr_str.get(&e).copied(),
@@ -1205,6 +1216,17 @@ impl<'b> FnGen<'_, 'b> {
                 Val::S(self.emit(
                     Inst::Cmp {
                         cond: IntCC::Ne,
+                        lhs: v.v(),
+                        rhs: zero,
+                    },
+                    ir::Type::I8,
+                ))
+            }
+            (TypeKind::Float(f), TypeKind::Bool) => {
+                let zero = self.fconst(f, 0.0);
+                Val::S(self.emit(
+                    Inst::FCmp {
+                        cond: FloatCC::Ne,
                         lhs: v.v(),
                         rhs: zero,
                     },

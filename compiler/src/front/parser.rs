@@ -937,7 +937,23 @@ impl<'a> Parser<'a> {
             }
             KwTypeof => {
                 self.bump();
-                let ok = self.expect(LParen) && self.expect(KwNull) && self.expect(RParen);
+                let ok = self.expect(LParen)
+                    && if self.kind() == KwNull {
+                        self.bump();
+                        true
+                    } else {
+                        // Vox has `typeof(null)` (the type of `null`) but no `typeof` of
+                        // an arbitrary expression.
+                        let msg = format!(
+                            "expected `null`, found {}: Vox has `typeof(null)`, but no \
+                             `typeof(expression)`",
+                            self.found()
+                        );
+                        let span = self.span();
+                        self.error(span, msg);
+                        false
+                    }
+                    && self.expect(RParen);
                 let kind = if ok {
                     TypeExprKind::TypeofNull
                 } else {
@@ -1733,6 +1749,15 @@ impl<'a> Parser<'a> {
                 let e = self.expr();
                 self.expect(RParen);
                 return e;
+            }
+            LBracket => {
+                // Vox's parser has no prefix `[`: there are no array literals.
+                self.error(
+                    span,
+                    "expected an expression, found `[`: Vox has no array literals; \
+                     assign the elements one by one",
+                );
+                return self.ast.add_expr(ExprKind::Error, span);
             }
             _ => {
                 self.error_expected("an expression");

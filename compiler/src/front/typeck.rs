@@ -129,6 +129,8 @@ enum ConstV {
     Float(f64),
     /// A string literal (index into `Ast::strings`).
     Str(u32),
+    /// The address of a function (`enum f = &func;`, Vox spec "Function type").
+    Func(DeclId),
 }
 
 /// Where names are looked up and what `this`/`return` mean.
@@ -1039,7 +1041,17 @@ impl Checker<'_> {
             return self.konst(e).map(|v| ConstV::Float(f.round(v as f64)));
         }
         if let Some(i) = self.types.int_like(t) {
-            return self.konst(e).map(|v| ConstV::Int(i.wrap(v)));
+            if let Some(v) = self.konst(e) {
+                return Some(ConstV::Int(i.wrap(v)));
+            }
+            // A float constant converted implicitly to an integer truncates toward zero.
+            return self
+                .fkonst(e)
+                .filter(|v| v.is_finite())
+                .map(|v| ConstV::Int(i.wrap(v.trunc() as i128)));
+        }
+        if let TypeKind::Func(_) = self.types.kind(t) {
+            return self.typed.func_refs.get(&e).map(|&d| ConstV::Func(d));
         }
         if t == Types::BOOL {
             return self.konst(e).map(ConstV::Int);
@@ -1065,6 +1077,9 @@ impl Checker<'_> {
             ConstV::Str(s) => {
                 self.typed.expr_str.insert(e, s);
             }
+            ConstV::Func(d) => {
+                self.typed.func_refs.insert(e, d);
+            }
         }
         self.typed.expr_res[e.index()] = Res::Const;
         t
@@ -1082,13 +1097,11 @@ impl Checker<'_> {
         }
         match &self.ast.expr(e).kind {
             ExprKind::Null | ExprKind::StrLit(_) => true,
+            _ if self.typed.func_refs.contains_key(&e) => true,
             ExprKind::Unary {
                 op: UnaryOp::AddrOf,
                 arg,
-            } => {
-                self.typed.func_refs.contains_key(&e)
-                    || matches!(self.typed.res(*arg), Res::Global(_))
-            }
+            } => matches!(self.typed.res(*arg), Res::Global(_)),
             ExprKind::Call(_) => match self.typed.calls.get(&e) {
                 Some(CallInfo {
                     callee: Callee::Ctor(_),
@@ -1429,9 +1442,14 @@ impl Checker<'_> {
                 }
             }
             (TypeKind::Int(_), TypeKind::Float(_)) => Some(2),
-            // Vox converts integers to `bool` implicitly (nonzero is true); ranked last so
-            // an overload taking an integer or a float always wins over one taking `bool`.
-            (TypeKind::Int(_) | TypeKind::Enum(_), TypeKind::Bool) => Some(3),
+            // Vox's conversion table (`basicConversionKind`) marks float -> integer as
+            // implicit (truncating toward zero, as C does), unlike f64 -> f32, which it keeps
+            // explicit; Meteor follows it.
+            (TypeKind::Float(_), TypeKind::Int(_)) => Some(2),
+            // Vox converts integers and floats to `bool` implicitly (nonzero is true); ranked
+            // last so an overload taking an integer or a float always wins over one taking
+            // `bool`.
+            (TypeKind::Int(_) | TypeKind::Enum(_) | TypeKind::Float(_), TypeKind::Bool) => Some(3),
             (TypeKind::Float(FloatTy::F32), TypeKind::Float(FloatTy::F64)) => Some(1),
             (TypeKind::Float(FloatTy::F64), TypeKind::Float(FloatTy::F32)) if fk.is_some() => {
                 Some(2)
@@ -1472,15 +1490,15 @@ impl Checker<'_> {
     }
 
     /// Whether a value of type `t` can stand where Vox expects a condition (`if`, loops,
-    /// `!`, `&&`, `||`): booleans, and, as in D, integers, enums, pointers, function
-    /// pointers and `null`, which are true when nonzero.
+    /// `!`, `&&`, `||`): booleans, and, as in D, integers, enums, floats, pointers,
+    /// function pointers and `null`, which are true when nonzero (a NaN is true, as in C).
     fn truthy(&self, t: TypeId) -> bool {
         t == Types::BOOL
             || t == Types::NORETURN
             || self.types.int_like(t).is_some()
             || matches!(
                 self.types.kind(t),
-                TypeKind::Ptr(_) | TypeKind::Func(_) | TypeKind::Null
+                TypeKind::Ptr(_) | TypeKind::Func(_) | TypeKind::Null | TypeKind::Float(_)
             )
     }
 
@@ -1658,8 +1676,8 @@ impl Checker<'_> {
                         match self.ast.decl(m).kind {
                             DeclKind::Func { .. } => self.error(
                                 self.ast.decl(m).span,
-                                "a struct declared in a function body cannot have member \
-                                 functions",
+                                "member functions of a struct declared in a function body are not \
+                                 supported yet (declare the struct at module level)",
                             ),
                             DeclKind::Struct { .. } => work.push(m),
                             _ => {}
