@@ -21,7 +21,7 @@ use super::types::IntTy;
 use super::{FrontState, Ident, Interner, MAX_NESTING};
 use crate::compilation::Compilation;
 use crate::diag::{Diagnostics, Span};
-use crate::source::{FileId, FileOrigin, SourceFiles};
+use crate::source::{FileId, FileOrigin, SourceFile, SourceFiles};
 
 pub fn run(c: &mut Compilation) {
     parse_all(&c.sources, &mut c.front, &mut c.diags);
@@ -111,7 +111,10 @@ fn parse_file(
     let heights_base = front.ast.exprs.len() as u32;
     let mut p = Parser {
         file,
+        source: sources.get(file),
         text: &sources.get(file).text,
+        module_name: String::new(),
+        func_name: None,
         toks,
         pos: 0,
         ast: &mut front.ast,
@@ -125,6 +128,10 @@ fn parse_file(
         errors: 0,
     };
     let module = p.parse_module_decl();
+    p.module_name = match &module {
+        Some((path, _)) => p.path_string(path),
+        None => p.source.default_module.clone(),
+    };
     let decls = p.parse_decls(TokenKind::Eof, &[]);
     let imports = std::mem::take(&mut p.imports);
     let fa = &mut front.ast.files[file.0 as usize];
@@ -136,7 +143,12 @@ fn parse_file(
 
 struct Parser<'a> {
     file: FileId,
+    source: &'a SourceFile,
     text: &'a str,
+    /// This file's module name (`__MODULE_NAME__`).
+    module_name: String,
+    /// The function whose body is being parsed (`__FUNCTION_NAME__`).
+    func_name: Option<Ident>,
     toks: &'a [Token],
     pos: usize,
     ast: &'a mut Ast,
@@ -363,6 +375,31 @@ impl<'a> Parser<'a> {
         }
         let _ = start;
         Some((path, span))
+    }
+
+    /// Vox's special keywords: `__LINE__` (`u64`, 1-based), `__FILE__` (the file's path),
+    /// `__FUNCTION_NAME__` (the enclosing function's name, empty outside functions) and
+    /// `__MODULE_NAME__`; the strings are `u8[]` literals.
+    fn special_keyword(&mut self, t: Token) -> Option<ExprKind> {
+        let text = match self.tok_text(t) {
+            "__LINE__" => {
+                let (line, _) = self.source.line_col(t.start);
+                return Some(ExprKind::IntLit {
+                    value: u64::from(line),
+                    negative: false,
+                    suffix: Some(IntTy::U64),
+                });
+            }
+            "__FILE__" => self.source.path.clone(),
+            "__FUNCTION_NAME__" => self
+                .func_name
+                .map(|n| self.interner.get(n).to_string())
+                .unwrap_or_default(),
+            "__MODULE_NAME__" => self.module_name.clone(),
+            _ => return None,
+        };
+        self.ast.strings.push(text.into_bytes());
+        Some(ExprKind::StrLit(self.ast.strings.len() as u32 - 1))
     }
 
     fn dotted_path(&mut self) -> Option<(Vec<Ident>, Span)> {
@@ -857,7 +894,10 @@ impl<'a> Parser<'a> {
         let body = if self.recovering || self.eat(TokenKind::Semi) {
             None
         } else if self.kind() == TokenKind::LBrace {
-            Some(self.parse_block())
+            let outer = self.func_name.replace(name);
+            let b = self.parse_block();
+            self.func_name = outer;
+            Some(b)
         } else {
             self.error_expected("`{` or `;`");
             None
@@ -1743,7 +1783,10 @@ impl<'a> Parser<'a> {
             KwTrue => ExprKind::BoolLit(true),
             KwFalse => ExprKind::BoolLit(false),
             KwNull => ExprKind::Null,
-            Ident => ExprKind::Ident(self.interner.intern(self.tok_text(t))),
+            Ident => match self.special_keyword(t) {
+                Some(kind) => kind,
+                None => ExprKind::Ident(self.interner.intern(self.tok_text(t))),
+            },
             LParen => {
                 self.bump();
                 let e = self.expr();
