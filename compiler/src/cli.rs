@@ -244,7 +244,15 @@ pub fn format_times(times: &[crate::passes::PassTime], total: std::time::Duratio
         if let Some(bytes) = t.resident_after {
             let _ = write!(out, "{:>8.1} MiB  ", bytes as f64 / (1024.0 * 1024.0));
         }
-        let _ = writeln!(out, "{}", t.name);
+        if t.per_function {
+            let _ = writeln!(
+                out,
+                "  | {} (back-end worker, summed over functions)",
+                t.name
+            );
+        } else {
+            let _ = writeln!(out, "{}", t.name);
+        }
     }
     let _ = writeln!(out, "{:>10.3} ms  total", total.as_secs_f64() * 1e3);
     out
@@ -323,17 +331,25 @@ mod tests {
                 name: "lex",
                 duration: std::time::Duration::from_micros(1500),
                 resident_after: Some(3 * 1024 * 1024),
+                per_function: false,
             },
             crate::passes::PassTime {
                 name: "parse",
                 duration: std::time::Duration::from_millis(2),
                 resident_after: None,
+                per_function: false,
+            },
+            crate::passes::PassTime {
+                name: "liveness",
+                duration: std::time::Duration::from_micros(250),
+                resident_after: None,
+                per_function: true,
             },
         ];
         let table = format_times(&times, std::time::Duration::from_millis(4));
         assert_eq!(
             table,
-            "     1.500 ms       3.0 MiB  lex\n     2.000 ms  parse\n     4.000 ms  total\n"
+            "     1.500 ms       3.0 MiB  lex\n     2.000 ms  parse\n     0.250 ms    | liveness (back-end worker, summed over functions)\n     4.000 ms  total\n"
         );
     }
 

@@ -28,6 +28,11 @@ pub struct Options {
     pub require_main: bool,
     /// Record the resident memory after every pass (`--time`).
     pub measure_memory: bool,
+    /// Run the back end on a thread of its own, overlapped with IR generation (`Some(true)`),
+    /// inline on the generating thread (`Some(false)`), or decide by the program's size and
+    /// the `METEOR_THREADS` variable (`None`, the default; `METEOR_THREADS=1`: inline).
+    /// The output is the same bytes either way.
+    pub back_end_thread: Option<bool>,
 }
 
 impl Options {
@@ -38,6 +43,7 @@ impl Options {
             print: PrintFlags::default(),
             require_main: true,
             measure_memory: false,
+            back_end_thread: None,
         }
     }
 }

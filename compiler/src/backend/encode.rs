@@ -18,8 +18,9 @@
 //! Register copies pick the instruction from the register classes (`mov`, `movaps`,
 //! `movq`, `movsd` for spill slots).
 
-use super::asm::{Asm, RelocTarget, Rm};
+use super::asm::{Asm, AsmReloc, PoolReloc, RelocTarget, Rm};
 use super::lir::*;
+use super::pipeline::FuncJob;
 use crate::compilation::Compilation;
 use crate::fxhash::HashMap;
 use crate::ir::{FuncId, FunctionKind, SymbolRef};
@@ -31,7 +32,59 @@ const R10: u8 = 10;
 const R11: u8 = 11;
 const RSP: u8 = 4;
 
+/// The code of one function, encoded at offset 0: its bytes and its relocations (offsets
+/// from the function start; targets by `FuncId`/`GlobalId` or the constant pool).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FuncCode {
+    pub code: Vec<u8>,
+    pub relocs: Vec<AsmReloc>,
+}
+
+/// Encodes `f` (function `id`) alone, reusing `asm`'s buffers; the constant pool of `asm`
+/// keeps growing across calls (jump tables and constants of every function).
+pub fn encode_function(asm: &mut Asm, f: &MFunc, id: FuncId) -> FuncCode {
+    asm.buf.clear();
+    asm.relocs.clear();
+    emit_function(asm, f, id);
+    FuncCode {
+        code: asm.buf.as_slice().to_vec(),
+        relocs: asm.relocs.clone(),
+    }
+}
+
+/// Per-function pass: encodes `j.mf` into the worker's results and drops the LIR.
+pub fn run_function(j: &mut FuncJob<'_>) {
+    let Some(mf) = j.mf.take() else { return };
+    let code = encode_function(&mut j.w.asm, &mf, j.id);
+    j.w.codes.push((j.id, code));
+}
+
+/// The module-level pass (back-end tests): encodes every function in `c.back.funcs` and
+/// assembles `c.object`.
 pub fn run(c: &mut Compilation) {
+    let mut asm = Asm::new();
+    let codes: Vec<Option<FuncCode>> = c
+        .back
+        .funcs
+        .iter()
+        .enumerate()
+        .map(|(i, mf)| {
+            mf.as_ref()
+                .map(|mf| encode_function(&mut asm, mf, FuncId(i as u32)))
+        })
+        .collect();
+    assemble(c, codes, asm.pool, asm.pool_relocs);
+}
+
+/// Builds `c.object` from the code of every function (`codes`, by `FuncId`; `None` for
+/// functions without a body), the constant pool and its relocations, and `c.ir`'s
+/// declarations and globals. Functions are placed in `FuncId` order, 16-byte aligned.
+pub fn assemble(
+    c: &mut Compilation,
+    codes: Vec<Option<FuncCode>>,
+    pool: Vec<u8>,
+    pool_relocs: Vec<PoolReloc>,
+) {
     let obj = &mut c.object;
     let m = &c.ir;
     let text = obj.add_section(".text", SectionKind::Text, 16);
@@ -166,19 +219,35 @@ pub fn run(c: &mut Compilation) {
     }
 
     // Code.
-    let mut asm = Asm::new();
+    let total: usize = codes.iter().flatten().map(|f| f.code.len() + 15).sum();
+    let mut buf: Vec<u8> = Vec::with_capacity(total);
+    let mut relocs: Vec<AsmReloc> =
+        Vec::with_capacity(codes.iter().flatten().map(|f| f.relocs.len()).sum());
     let mut ranges = Vec::new();
-    for (i, mf) in c.back.funcs.iter().enumerate() {
-        let Some(mf) = mf else {
+    for (i, fc) in codes.into_iter().enumerate() {
+        let Some(fc) = fc else {
+            if matches!(
+                m.functions.get(i).map(|f| &f.kind),
+                Some(FunctionKind::Defined(_))
+            ) {
+                c.diags.error_no_span(format!(
+                    "internal error: no code was generated for function `{}`",
+                    m.functions[i].name
+                ));
+            }
             continue;
         };
-        while !asm.buf.len().is_multiple_of(16) {
-            asm.buf.push(0xCC);
+        while !buf.len().is_multiple_of(16) {
+            buf.push(0xCC);
         }
-        let start = asm.buf.len();
-        emit_function(&mut asm, mf, FuncId(i as u32));
-        let end = asm.buf.len();
-        if let Some(id) = func_sym[i] {
+        let start = buf.len();
+        buf.extend_from_slice(&fc.code);
+        relocs.extend(fc.relocs.iter().map(|r| AsmReloc {
+            offset: r.offset + start as u32,
+            ..*r
+        }));
+        let end = buf.len();
+        if let Some(id) = func_sym.get(i).copied().flatten() {
             obj.symbols[id.0 as usize].def = SymbolDef::Defined {
                 section: text,
                 offset: start as u64,
@@ -189,10 +258,10 @@ pub fn run(c: &mut Compilation) {
     }
     // The constant pool.
     let mut pool_sym = None;
-    if !asm.pool.is_empty() {
+    if !pool.is_empty() {
         let sec = *sections[0]
             .get_or_insert_with(|| obj.add_section(".rodata", SectionKind::ReadOnlyData, 1));
-        let offset = obj.append_data(sec, &asm.pool, 16);
+        let offset = obj.append_data(sec, &pool, 16);
         let sym = obj.add_symbol(Symbol {
             name: "$meteor.pool".into(),
             kind: SymbolKind::Data,
@@ -200,11 +269,11 @@ pub fn run(c: &mut Compilation) {
             def: SymbolDef::Defined {
                 section: sec,
                 offset,
-                size: asm.pool.len() as u64,
+                size: pool.len() as u64,
             },
         });
         pool_sym = Some(sym);
-        for r in &asm.pool_relocs {
+        for r in &pool_relocs {
             if let Some(symbol) = func_sym[r.func.index()] {
                 obj.add_relocation(
                     sec,
@@ -219,9 +288,9 @@ pub fn run(c: &mut Compilation) {
         }
     }
     let s = &mut obj.sections[text.0 as usize];
-    s.data = std::mem::take(&mut asm.buf);
+    s.data = buf;
     s.size = s.data.len() as u64;
-    for r in &asm.relocs {
+    for r in &relocs {
         let target = match r.target {
             RelocTarget::Symbol(sym) => sym_of(sym),
             RelocTarget::Pool => pool_sym,

@@ -31,6 +31,7 @@
 
 use super::abi::{ArgLoc, FuncAbi, ParamAbi, Part, RetAbi};
 use super::lir::*;
+use super::pipeline::FuncJob;
 use crate::compilation::Compilation;
 use crate::diag::Diagnostics;
 use crate::ir::{
@@ -38,31 +39,18 @@ use crate::ir::{
     Terminator, Type, UnOp,
 };
 
+/// The module-level pass (back-end tests and whole-module compilation): selects every
+/// defined function of `c.ir` into `c.back.funcs`. The compiler's pipeline runs
+/// [`run_function`] per function instead (see `passes::FUNCTION_PASSES`).
 pub fn run(c: &mut Compilation) {
     let conv = c.back.conv;
     let (ir, abi) = (&c.ir, &c.back.abi);
-    // Functions are selected independently (in parallel chunks); each chunk reports into
-    // its own diagnostics, appended in function order.
-    let chunks = super::par_chunks(&ir.functions, |fs| {
-        let mut diags = Diagnostics::default();
-        let mut funcs = Vec::with_capacity(fs.len());
-        for f in fs {
-            let FunctionKind::Defined(body) = &f.kind else {
-                funcs.push(None);
-                continue;
-            };
-            let mut s = Sel::new(ir, abi, conv, body, &mut diags);
-            s.f.process_entry = f.is_process_entry;
-            s.own_ret_ty = f.sig.ret;
-            s.select(&conv.func_abi(&f.sig, &ir.aggregates));
-            funcs.push(Some(s.f));
-        }
-        (funcs, diags)
-    });
-    let mut funcs = Vec::with_capacity(c.ir.functions.len());
-    for (fs, diags) in chunks {
-        funcs.extend(fs);
-        c.diags.errors.extend(diags.errors);
+    let mut funcs = Vec::with_capacity(ir.functions.len());
+    for f in &ir.functions {
+        funcs.push(match &f.kind {
+            FunctionKind::Defined(body) => Some(select(ir, abi, conv, f, body, &mut c.diags)),
+            _ => None,
+        });
     }
     c.back.funcs = funcs;
     if c.options.print.lir {
@@ -73,6 +61,34 @@ pub fn run(c: &mut Compilation) {
             }
         }
     }
+}
+
+/// Per-function pass: selects the job's body into `j.mf`.
+pub fn run_function(j: &mut FuncJob<'_>) {
+    let w = &mut *j.w;
+    let f = w.m.func(j.id);
+    let mf = select(&w.m, &w.abi, w.conv, f, &j.body, &mut j.diags);
+    if w.print_lir {
+        print_func(&mut w.lir_isel, &f.name, &mf, &w.m);
+    }
+    j.mf = Some(mf);
+}
+
+/// Selects one function: `f` is its declaration in `m`, `body` its body (which need not be
+/// stored in `m`); `abi` holds the ABI of every function of `m`.
+pub fn select(
+    m: &Module,
+    abi: &[FuncAbi],
+    conv: Conv,
+    f: &crate::ir::Function,
+    body: &Body,
+    diags: &mut Diagnostics,
+) -> MFunc {
+    let mut s = Sel::new(m, abi, conv, body, diags);
+    s.f.process_entry = f.is_process_entry;
+    s.own_ret_ty = f.sig.ret;
+    s.select(&conv.func_abi(&f.sig, &m.aggregates));
+    s.f
 }
 
 const NONE: Reg = Reg(u32::MAX);

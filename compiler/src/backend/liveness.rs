@@ -11,6 +11,7 @@
 //! once: no iterative data-flow over bit sets.
 
 use super::lir::{Access, MFunc};
+use super::pipeline::FuncJob;
 use crate::compilation::Compilation;
 
 /// Live intervals of one function.
@@ -25,15 +26,21 @@ pub struct Liveness {
     pub fixed: [Vec<(u32, u32)>; 32],
 }
 
+/// The module-level pass (back-end tests): intervals of every function in `c.back.funcs`.
 pub fn run(c: &mut Compilation) {
-    c.back.live = super::par_chunks(&c.back.funcs, |fs| {
-        fs.iter()
-            .map(|f| f.as_ref().map(compute))
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    c.back.live = c
+        .back
+        .funcs
+        .iter()
+        .map(|f| f.as_ref().map(compute))
+        .collect();
+}
+
+/// Per-function pass: the intervals of `j.mf`.
+pub fn run_function(j: &mut FuncJob<'_>) {
+    if let Some(mf) = &j.mf {
+        j.live = Some(compute(mf));
+    }
 }
 
 pub fn compute(f: &MFunc) -> Liveness {

@@ -25,6 +25,7 @@ pub mod isel;
 pub mod lir;
 pub mod liveness;
 pub mod lower;
+pub mod pipeline;
 pub mod regalloc;
 pub mod stack;
 
@@ -32,79 +33,6 @@ pub mod stack;
 mod tests;
 
 use lir::{Conv, MFunc};
-
-/// Below this many functions a per-function pass runs on the calling thread only.
-const PAR_MIN_FUNCS: usize = 128;
-
-/// How many threads per-function passes use: the machine's parallelism, at most 4.
-fn par_threads(items: usize) -> usize {
-    if items < PAR_MIN_FUNCS {
-        return 1;
-    }
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-}
-
-/// Runs `f` on contiguous chunks of `items` (one per thread, in order) and returns the
-/// results in chunk order. Functions are independent in isel, liveness and register
-/// allocation, so these passes split the function list over the available cores.
-pub(crate) fn par_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
-    let threads = par_threads(items.len());
-    if threads <= 1 {
-        return vec![f(items)];
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let f = &f;
-        let mut chunks = items.chunks(chunk);
-        // The calling thread takes the first chunk itself.
-        let first = chunks.next().unwrap_or(&[]);
-        let handles: Vec<_> = chunks.map(|c| s.spawn(move || f(c))).collect();
-        let mut out = vec![f(first)];
-        for h in handles {
-            match h.join() {
-                Ok(r) => out.push(r),
-                Err(payload) => std::panic::resume_unwind(payload),
-            }
-        }
-        out
-    })
-}
-
-/// Like [`par_chunks`] over two slices of equal length, the first mutable.
-pub(crate) fn par_zip_mut<A: Send, B: Sync>(a: &mut [A], b: &[B], f: impl Fn(&mut A, &B) + Sync) {
-    let threads = par_threads(a.len());
-    if threads <= 1 || a.len() != b.len() {
-        for (x, y) in a.iter_mut().zip(b) {
-            f(x, y);
-        }
-        return;
-    }
-    let chunk = a.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let f = &f;
-        let mut pairs = a.chunks_mut(chunk).zip(b.chunks(chunk));
-        let first = pairs.next();
-        let handles: Vec<_> = pairs
-            .map(|(ca, cb)| {
-                s.spawn(move || {
-                    for (x, y) in ca.iter_mut().zip(cb) {
-                        f(x, y);
-                    }
-                })
-            })
-            .collect();
-        if let Some((ca, cb)) = first {
-            for (x, y) in ca.iter_mut().zip(cb) {
-                f(x, y);
-            }
-        }
-        for h in handles {
-            if let Err(payload) = h.join() {
-                std::panic::resume_unwind(payload);
-            }
-        }
-    });
-}
 
 /// Everything the back-end passes produce for later passes.
 pub struct BackState {
@@ -119,6 +47,13 @@ pub struct BackState {
     pub live: Vec<Option<liveness::Liveness>>,
     /// Code range of each encoded function in `.text`: (function, start, end) (encode).
     pub code_ranges: Vec<(crate::ir::FuncId, u64, u64)>,
+    /// The back end running per function while IR is generated (started by IR
+    /// generation, joined by `pipeline::finish`).
+    pub sink: Option<pipeline::Sink>,
+    /// What the worker produced (from `pipeline::finish` to `pipeline::assemble`).
+    pub output: Option<pipeline::WorkerOutput>,
+    /// Time of ABI lowering and of each function pass, summed over functions (`--time`).
+    pub function_times: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl Default for BackState {
@@ -129,6 +64,9 @@ impl Default for BackState {
             funcs: Vec::new(),
             live: Vec::new(),
             code_ranges: Vec::new(),
+            sink: None,
+            output: None,
+            function_times: Vec::new(),
         }
     }
 }

@@ -19,17 +19,19 @@
 
 use super::lir::{MFunc, PSrc, Reg, print_func};
 use super::liveness::Liveness;
+use super::pipeline::FuncJob;
 use crate::compilation::Compilation;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+/// The module-level pass (back-end tests): allocates every function in `c.back.funcs`.
 pub fn run(c: &mut Compilation) {
     let live = std::mem::take(&mut c.back.live);
-    super::par_zip_mut(&mut c.back.funcs, &live, |f, l| {
+    for (f, l) in c.back.funcs.iter_mut().zip(&live) {
         if let (Some(f), Some(l)) = (f.as_mut(), l) {
             allocate(f, l);
         }
-    });
+    }
     if c.options.print.lir {
         c.printed.push_str("; LIR after register allocation\n");
         for (f, mf) in c.ir.functions.iter().zip(&c.back.funcs) {
@@ -37,6 +39,18 @@ pub fn run(c: &mut Compilation) {
                 print_func(&mut c.printed, &f.name, mf, &c.ir);
             }
         }
+    }
+}
+
+/// Per-function pass: allocates `j.mf` with the intervals `j.live` (which it consumes).
+pub fn run_function(j: &mut FuncJob<'_>) {
+    let (Some(mf), Some(live)) = (j.mf.as_mut(), j.live.take()) else {
+        return;
+    };
+    allocate(mf, &live);
+    let w = &mut *j.w;
+    if w.print_lir {
+        print_func(&mut w.lir_ra, &w.m.func(j.id).name, mf, &w.m);
     }
 }
 

@@ -19,31 +19,48 @@
 //! arguments gets no frame at all.
 
 use super::lir::{Base, Frame, MFunc, MInst, Reg};
+use super::pipeline::FuncJob;
 use crate::compilation::Compilation;
 
 /// Largest frame accepted: every offset must fit a signed 32-bit displacement.
 const MAX_FRAME: u64 = 1 << 30;
 
+/// The module-level pass (back-end tests): lays out every function in `c.back.funcs`.
 pub fn run(c: &mut Compilation) {
     for (f, func) in c.back.funcs.iter_mut().zip(&c.ir.functions) {
         let Some(f) = f else { continue };
-        let bytes: u64 = f
-            .stack_slots
-            .iter()
-            .map(|&(size, align)| size as u64 + align as u64)
-            .sum::<u64>()
-            + 16 * 16
-            + 8 * f.num_spill_slots as u64
-            + f.out_arg_bytes as u64;
-        if bytes > MAX_FRAME {
-            c.diags.error_no_span(format!(
-                "the stack frame of `{}` needs {bytes} bytes, more than the {MAX_FRAME} supported",
-                func.name
-            ));
-            continue;
+        match check_frame(f, &func.name) {
+            Ok(()) => layout(f),
+            Err(e) => c.diags.error_no_span(e),
         }
-        layout(f);
     }
+}
+
+/// Per-function pass: lays out the frame of `j.mf`.
+pub fn run_function(j: &mut FuncJob<'_>) {
+    let Some(f) = j.mf.as_mut() else { return };
+    match check_frame(f, &j.w.m.func(j.id).name) {
+        Ok(()) => layout(f),
+        Err(e) => j.diags.error_no_span(e),
+    }
+}
+
+/// An error when the frame of `f` (named `name`) could not be addressed.
+fn check_frame(f: &MFunc, name: &str) -> Result<(), String> {
+    let bytes: u64 = f
+        .stack_slots
+        .iter()
+        .map(|&(size, align)| size as u64 + align as u64)
+        .sum::<u64>()
+        + 16 * 16
+        + 8 * f.num_spill_slots as u64
+        + f.out_arg_bytes as u64;
+    if bytes > MAX_FRAME {
+        return Err(format!(
+            "the stack frame of `{name}` needs {bytes} bytes, more than the {MAX_FRAME} supported"
+        ));
+    }
+    Ok(())
 }
 
 fn align_up(v: u32, a: u32) -> u32 {

@@ -24,6 +24,7 @@ use super::ast::*;
 use super::sema::*;
 use super::ssa::{Builder, Var};
 use super::types::{FloatTy, IntTy, IrRepr, TypeId, TypeKind, Types};
+use crate::backend;
 use crate::compilation::{Compilation, Options};
 use crate::ir::{
     self, BinOp, BlockId, CastOp, FloatCC, FuncId, FunctionKind, GlobalId, Inst, IntCC, SymbolRef,
@@ -32,25 +33,62 @@ use crate::ir::{
 use meteor_linker::Target;
 
 pub fn run(c: &mut Compilation) {
-    let module = generate(&c.front, &c.options);
-    if cfg!(debug_assertions)
-        && let Err(e) = ir::verify(&module)
-    {
-        c.diags.error_no_span(format!(
-            "internal compiler error: IR generation produced invalid IR: {e}"
-        ));
-    }
     if c.options.print.ir {
+        // The module is printed whole, so its bodies are generated before the back end
+        // takes them.
+        let module = generate(&c.front, &c.options);
+        let verified = !cfg!(debug_assertions) || check(c, ir::verify(&module));
         c.printed.push_str(&module.to_string());
+        c.ir = module;
+        c.front = FrontState::default();
+        if verified {
+            backend::pipeline::compile_module_bodies(c);
+        }
+        return;
+    }
+    // Every body goes to the back end as soon as it is generated (see `backend::pipeline`).
+    let mut sink = backend::pipeline::Sink::new(&c.options, c.front.sema.funcs.len() + 1);
+    let (module, errors) = generate_into(&c.front, &c.options, Some(&mut sink));
+    for e in errors {
+        check(c, Err(e));
+    }
+    if cfg!(debug_assertions) {
+        check(c, ir::verify_declarations(&module));
     }
     c.ir = module;
+    c.back.sink = Some(sink);
     // Nothing after IR generation reads the front end's tables: free them now, so the back
     // end's allocations reuse their (already faulted-in) memory instead of fresh pages.
     c.front = FrontState::default();
 }
 
-/// Builds the IR module of a type-checked program.
+/// Reports an IR verification failure; returns whether there was none.
+fn check(c: &mut Compilation, r: Result<(), String>) -> bool {
+    match r {
+        Ok(()) => true,
+        Err(e) => {
+            c.diags.error_no_span(format!(
+                "internal compiler error: IR generation produced invalid IR: {e}"
+            ));
+            false
+        }
+    }
+}
+
+/// Builds the IR module of a type-checked program, bodies included.
 pub fn generate(front: &FrontState, options: &Options) -> ir::Module {
+    generate_into(front, options, None).0
+}
+
+/// Builds the IR module of a type-checked program. With a `sink`, every body goes to the
+/// back end as soon as it is generated (its function in the module keeps an empty body),
+/// after `ir::verify_function` in debug builds; the second result lists the bodies that
+/// failed it (and were not sent).
+pub fn generate_into(
+    front: &FrontState,
+    options: &Options,
+    sink: Option<&mut backend::pipeline::Sink>,
+) -> (ir::Module, Vec<String>) {
     let mut g = ModGen {
         front,
         options,
@@ -62,6 +100,8 @@ pub fn generate(front: &FrontState, options: &Options) -> ir::Module {
         aggs: HashMap::default(),
         local_storage: IdMap::new(),
         ssa: None,
+        sink,
+        invalid: Vec::new(),
     };
     g.declare_functions();
     g.declare_globals();
@@ -69,7 +109,7 @@ pub fn generate(front: &FrontState, options: &Options) -> ir::Module {
         g.gen_function(f);
     }
     g.gen_entry();
-    g.module
+    (g.module, g.invalid)
 }
 
 struct ModGen<'a> {
@@ -88,6 +128,10 @@ struct ModGen<'a> {
     /// The SSA builder of the previous function, reused (with its tables' allocations)
     /// for the next one.
     ssa: Option<Builder>,
+    /// Where finished bodies go (`None`: into `module`).
+    sink: Option<&'a mut backend::pipeline::Sink>,
+    /// Verification failures of bodies not sent to `sink`.
+    invalid: Vec<String>,
 }
 
 fn write_int(out: &mut [u8], at: usize, size: usize, v: i128) {
@@ -537,7 +581,22 @@ impl ModGen<'_> {
         locals.clear();
         self.local_storage = locals;
         self.ssa = Some(b);
-        self.module.functions[fid.index()].kind = FunctionKind::Defined(body);
+        self.finish_body(fid, body);
+    }
+
+    /// Stores the body of `fid` in the module, or hands it to the back end.
+    fn finish_body(&mut self, fid: FuncId, body: ir::Body) {
+        let Some(sink) = self.sink.as_mut() else {
+            self.module.functions[fid.index()].kind = FunctionKind::Defined(body);
+            return;
+        };
+        if cfg!(debug_assertions)
+            && let Err(e) = ir::verify_function(&self.module, self.module.func(fid), &body)
+        {
+            self.invalid.push(e);
+            return;
+        }
+        sink.function(&self.module, fid, body);
     }
 
     fn gen_entry(&mut self) {
@@ -621,12 +680,13 @@ impl ModGen<'_> {
                     None
                 },
             },
-            kind: FunctionKind::Defined(body),
+            kind: FunctionKind::Defined(ir::Body::default()),
             noreturn: !self.options.jit,
             is_process_entry,
             exported: true,
         });
         self.module.entry = Some(id);
+        self.finish_body(id, body);
     }
 }
 
@@ -2133,7 +2193,8 @@ mod tests {
             super::super::parser::run,
             super::super::resolve::run,
             super::super::typeck::run,
-            run,
+            // The module with its bodies (`run` hands them to the back end).
+            |c: &mut Compilation| c.ir = generate(&c.front, &c.options),
         ] {
             pass(&mut c);
             if c.diags.has_errors() {

@@ -22,7 +22,7 @@
 mod print;
 mod verify;
 
-pub use verify::verify;
+pub use verify::{verify, verify_declarations, verify_function};
 
 use meteor_linker::Target;
 

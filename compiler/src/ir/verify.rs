@@ -20,6 +20,25 @@ pub fn verify(m: &Module) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks one function's body against the declarations of `m` (`func` is its declaration;
+/// `body` need not be stored in `m`). IR generation calls this on every body before the
+/// back end takes it, and [`verify_declarations`] once at the end.
+pub fn verify_function(m: &Module, func: &Function, body: &Body) -> Result<(), String> {
+    verify_body(m, func, body).map_err(|e| format!("in function {}: {e}", func.name))
+}
+
+/// The module-wide checks of [`verify`] without the function bodies: aggregate layouts and
+/// the entry function.
+pub fn verify_declarations(m: &Module) -> Result<(), String> {
+    verify_aggregates(m)?;
+    if let Some(e) = m.entry
+        && e.index() >= m.functions.len()
+    {
+        return Err("entry function out of range".into());
+    }
+    Ok(())
+}
+
 fn check_type(m: &Module, t: Type) -> Result<(), String> {
     match t {
         Type::Agg(id) if id.index() >= m.aggregates.len() => {

@@ -7,5 +7,6 @@ mod exe;
 mod exec;
 mod float;
 mod memcopy;
+mod pipeline;
 mod regalloc;
 mod switch;
