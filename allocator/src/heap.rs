@@ -39,6 +39,7 @@ static EMPTY_PAGE: EmptyPage = EmptyPage(UnsafeCell::new(Page {
     is_committed: false,
     purge_pending: false,
     bin: 0,
+    purged_at: 0,
 }));
 
 /// The shared, always-empty page the direct cache points at when a size has no page.
@@ -91,7 +92,8 @@ pub(crate) unsafe fn heartbeat(heap: *mut Heap) {
     (*heap).generic_count = (*heap).generic_count.wrapping_add(1);
     delayed_free_all(heap);
     let n = (*heap).generic_count;
-    if n.is_multiple_of(64) && (*(*heap).tld).purge_pending {
+    if n.is_multiple_of(64) && ((*(*heap).tld).purge_pending || segment::abandoned_purge_pending())
+    {
         segment::purge_check((*heap).tld, false);
     }
 }

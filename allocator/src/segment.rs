@@ -68,6 +68,8 @@ struct AbandonedList {
     lock: AtomicBool,
     head: UnsafeCell<*mut Segment>,
     count: AtomicUsize,
+    /// Some abandoned segment has pages waiting to be purged.
+    purge_pending: AtomicBool,
 }
 
 // SAFETY: `head` is only accessed while `lock` is held.
@@ -77,6 +79,7 @@ static ABANDONED: AbandonedList = AbandonedList {
     lock: AtomicBool::new(false),
     head: UnsafeCell::new(ptr::null_mut()),
     count: AtomicUsize::new(0),
+    purge_pending: AtomicBool::new(false),
 };
 
 fn abandoned_lock() {
@@ -90,6 +93,13 @@ fn abandoned_lock() {
     }
 }
 
+fn abandoned_try_lock() -> bool {
+    ABANDONED
+        .lock
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_ok()
+}
+
 fn abandoned_unlock() {
     ABANDONED.lock.store(false, Ordering::Release);
 }
@@ -97,6 +107,53 @@ fn abandoned_unlock() {
 /// Number of segments waiting to be reclaimed.
 pub(crate) fn abandoned_count() -> usize {
     ABANDONED.count.load(Ordering::Relaxed)
+}
+
+// ---- adaptive purge delay ----
+
+// The purge delay in effect is per thread (`Tld::purge_delay`, 0 = the option's): it
+// starts at `METEOR_ALLOC_PURGE_DELAY`, doubles (up to `PURGE_DELAY_MAX`) whenever the
+// thread claims memory again that was purged shortly before — that purge only cost a
+// system call and a page fault per page — and halves back toward the option after
+// `DELAY_DECAY_MS` without such a refault. A thread that frees and reuses memory in cycles
+// longer than the option's delay so stops purging and refaulting it, while memory that
+// stays unused is still returned, later.
+const PURGE_DELAY_MAX: u64 = 500;
+/// A claim within this many delays after the purge counts as a refault.
+const REFAULT_WINDOW: u64 = 4;
+const DELAY_DECAY_MS: u64 = 1000;
+
+/// The delay in effect for `tld` and option value `base` (> 0).
+unsafe fn delay_now(tld: *mut Tld, base: u64) -> u64 {
+    (*tld).purge_delay.max(base)
+}
+
+/// `tld`'s thread uses memory again that was purged at `purged_at` (ms, 0 = unknown).
+unsafe fn refault(tld: *mut Tld, purged_at: u64) {
+    if purged_at == 0 {
+        return;
+    }
+    let base = match options::purge_delay() {
+        Some(b) if b > 0 => b,
+        _ => return,
+    };
+    let now = os::now_ms();
+    let d = delay_now(tld, base);
+    if now.saturating_sub(purged_at) < REFAULT_WINDOW * d {
+        (*tld).purge_delay = (d * 2).min(PURGE_DELAY_MAX.max(base));
+        (*tld).purge_delay_raised_at = now;
+        stats::REFAULTS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Lowers a raised delay that has seen no refault for a while; returns the delay in effect.
+unsafe fn delay_decay(tld: *mut Tld, base: u64, now: u64) -> u64 {
+    let d = (*tld).purge_delay;
+    if d > base && now.saturating_sub((*tld).purge_delay_raised_at) >= DELAY_DECAY_MS {
+        (*tld).purge_delay = (d / 2).max(base);
+        (*tld).purge_delay_raised_at = now;
+    }
+    delay_now(tld, base)
 }
 
 // ---- queues ----
@@ -193,6 +250,7 @@ unsafe fn segment_alloc(tld: *mut Tld, kind: PageKind) -> *mut Segment {
                 return ptr::null_mut();
             }
             stats::COMMITTED.increase(info - CACHE_KEEP);
+            refault(tld, (*seg).purged_at);
             pages_committed = false;
             pages_zero = true;
         } else {
@@ -245,32 +303,52 @@ unsafe fn segment_free(tld: *mut Tld, seg: *mut Segment) {
     }
     all_remove(tld, seg);
     stats::SEGMENTS.decrease(1);
-    let committed = segment_committed(seg);
     let cache_max = options::get(options::Opt::SegmentCache).max(0) as usize;
     if (*tld).cache_count < cache_max {
-        // pages purged already stay purged; the rest is purged while cached
-        for i in 0..(*seg).capacity {
-            (*Segment::page(seg, i)).purge_pending = false;
-        }
-        (*seg).purge_count = 0;
-        (*seg).purge_expire = 0;
-        (*seg).mem_is_fresh = false;
+        cache_prepare(seg);
         (*seg).abandoned_next = (*tld).cache;
-        (*seg).thread_id.store(0, Ordering::Relaxed);
         (*tld).cache = seg;
         (*tld).cache_count += 1;
         (*tld).purge_pending = true;
-        if committed < SEGMENT_SIZE {
-            // some pages are decommitted already: decommit it all so that a reuse
-            // knows the state of every page
-            os::decommit((seg as *mut u8).add(CACHE_KEEP), SEGMENT_SIZE - CACHE_KEEP);
-            stats::COMMITTED.decrease(committed - CACHE_KEEP);
-            (*seg).mem_is_fresh = true;
-        } else if options::purge_delay() == Some(0) {
-            purge_cached(seg);
-        }
         return;
     }
+    stats::COMMITTED.decrease(segment_committed(seg));
+    stats::RESERVED.decrease((*seg).map_size);
+    os::release((*seg).map_base, (*seg).map_size);
+}
+
+/// Readies an empty segment, out of every thread list, for a segment cache: afterwards it
+/// is either committed whole (dirty, purged while cached when its delay passes) or purged
+/// but for its first `CACHE_KEEP` bytes (`mem_is_fresh`).
+unsafe fn cache_prepare(seg: *mut Segment) {
+    let committed = segment_committed(seg);
+    // pages purged already stay purged; the rest is purged while cached
+    for i in 0..(*seg).capacity {
+        (*Segment::page(seg, i)).purge_pending = false;
+    }
+    (*seg).purge_count = 0;
+    (*seg).purge_expire = 0;
+    (*seg).mem_is_fresh = false;
+    (*seg).thread_id.store(0, Ordering::Relaxed);
+    if committed < SEGMENT_SIZE {
+        // some pages are decommitted already: decommit it all so that a reuse
+        // knows the state of every page
+        os::decommit((seg as *mut u8).add(CACHE_KEEP), SEGMENT_SIZE - CACHE_KEEP);
+        stats::COMMITTED.decrease(committed - CACHE_KEEP);
+        (*seg).mem_is_fresh = true;
+        (*seg).purged_at = os::now_ms();
+    } else if options::purge_delay() == Some(0) {
+        purge_cached(seg, 0);
+    }
+}
+
+/// Returns a segment readied by `cache_prepare` to the OS.
+unsafe fn cached_release(seg: *mut Segment) {
+    let committed = if (*seg).mem_is_fresh {
+        CACHE_KEEP
+    } else {
+        SEGMENT_SIZE
+    };
     stats::COMMITTED.decrease(committed);
     stats::RESERVED.decrease((*seg).map_size);
     os::release((*seg).map_base, (*seg).map_size);
@@ -288,10 +366,11 @@ unsafe fn segment_committed(seg: *mut Segment) -> usize {
     n
 }
 
-unsafe fn purge_cached(seg: *mut Segment) {
+unsafe fn purge_cached(seg: *mut Segment, now: u64) {
     if (*seg).mem_is_fresh {
         return;
     }
+    (*seg).purged_at = now;
     os::decommit((seg as *mut u8).add(CACHE_KEEP), SEGMENT_SIZE - CACHE_KEEP);
     stats::COMMITTED.decrease(SEGMENT_SIZE - CACHE_KEEP);
     stats::PURGED.increase(SEGMENT_SIZE - CACHE_KEEP);
@@ -308,14 +387,7 @@ pub(crate) unsafe fn cache_release(tld: *mut Tld) {
         let seg = (*tld).cache;
         (*tld).cache = (*seg).abandoned_next;
         (*tld).cache_count -= 1;
-        let committed = if (*seg).mem_is_fresh {
-            CACHE_KEEP
-        } else {
-            SEGMENT_SIZE
-        };
-        stats::COMMITTED.decrease(committed);
-        stats::RESERVED.decrease((*seg).map_size);
-        os::release((*seg).map_base, (*seg).map_size);
+        cached_release(seg);
     }
 }
 
@@ -340,7 +412,7 @@ pub(crate) unsafe fn page_alloc(heap: *mut Heap, block_size: usize) -> *mut Page
             return ptr::null_mut();
         }
         let page = Segment::page(seg, 0);
-        if !claim(seg, page) {
+        if !claim(tld, seg, page) {
             segment_free(tld, seg);
             return ptr::null_mut();
         }
@@ -363,7 +435,7 @@ pub(crate) unsafe fn page_alloc(heap: *mut Heap, block_size: usize) -> *mut Page
     for i in 0..(*seg).capacity {
         let page = Segment::page(seg, i);
         if !(*page).in_use {
-            if !claim(seg, page) {
+            if !claim(tld, seg, page) {
                 return ptr::null_mut();
             }
             if (*seg).used == (*seg).capacity {
@@ -397,7 +469,7 @@ unsafe fn new_segment(heap: *mut Heap, kind: PageKind) -> *mut Segment {
 }
 
 /// Marks `page` in use, committing its memory if it was purged.
-unsafe fn claim(seg: *mut Segment, page: *mut Page) -> bool {
+unsafe fn claim(tld: *mut Tld, seg: *mut Segment, page: *mut Page) -> bool {
     if (*page).purge_pending {
         (*page).purge_pending = false;
         (*seg).purge_count -= 1;
@@ -409,6 +481,8 @@ unsafe fn claim(seg: *mut Segment, page: *mut Page) -> bool {
         }
         stats::COMMITTED.increase(size);
         (*page).is_committed = true;
+        refault(tld, (*page).purged_at);
+        (*page).purged_at = 0;
     }
     (*page).in_use = true;
     (*seg).used += 1;
@@ -416,7 +490,8 @@ unsafe fn claim(seg: *mut Segment, page: *mut Page) -> bool {
     true
 }
 
-unsafe fn purge_page(seg: *mut Segment, page: *mut Page) {
+unsafe fn purge_page(seg: *mut Segment, page: *mut Page, now: u64) {
+    (*page).purged_at = now;
     let (start, size) = page_area(seg, page);
     os::decommit(start, size);
     stats::COMMITTED.decrease(size);
@@ -453,7 +528,7 @@ pub(crate) unsafe fn page_free(tld: *mut Tld, page: *mut Page) -> bool {
     }
     match options::purge_delay() {
         None => {}
-        Some(0) => purge_page(seg, page),
+        Some(0) => purge_page(seg, page, 0),
         Some(_) => {
             (*page).purge_pending = true;
             (*seg).purge_count += 1;
@@ -478,6 +553,11 @@ pub(crate) unsafe fn purge_check(tld: *mut Tld, force: bool) {
         None => return,
     };
     let now = os::now_ms();
+    let delay = if delay == 0 {
+        0
+    } else {
+        delay_decay(tld, delay, now)
+    };
     // Scan at most every half delay: pending pages are stamped on the first scan after
     // they were freed, so a page is purged between `delay` and about 1.5 * `delay` later.
     if !force && now < (*tld).last_purge_check + (delay / 2).max(1) {
@@ -497,7 +577,7 @@ pub(crate) unsafe fn purge_check(tld: *mut Tld, force: bool) {
                     let page = Segment::page(seg, i);
                     if (*page).purge_pending {
                         (*page).purge_pending = false;
-                        purge_page(seg, page);
+                        purge_page(seg, page, now);
                     }
                 }
                 (*seg).purge_count = 0;
@@ -514,13 +594,14 @@ pub(crate) unsafe fn purge_check(tld: *mut Tld, force: bool) {
                 (*seg).purge_expire = now + delay;
             }
             if force || now >= (*seg).purge_expire {
-                purge_cached(seg);
+                purge_cached(seg, now);
             } else {
                 any_cached_dirty = true;
             }
         }
         seg = (*seg).abandoned_next;
     }
+    purge_abandoned(now, force);
     // segments whose purge just ran have purge_count 0 again; recount conservatively
     let mut still = false;
     if pending {
@@ -671,15 +752,15 @@ pub(crate) unsafe fn abandon_all(tld: *mut Tld) {
             os::release((*seg).map_base, (*seg).map_size);
             continue;
         }
-        for i in 0..(*seg).capacity {
-            let page = Segment::page(seg, i);
-            if (*page).purge_pending {
-                (*page).purge_pending = false;
-                purge_page(seg, page);
+        // Pending purges stay pending: a thread that reclaims the segment soon (a thread
+        // pool, a server handing work to a new thread) reuses those pages without
+        // faulting them in again; otherwise `purge_abandoned` purges them when due.
+        if (*seg).purge_count > 0 {
+            if (*seg).purge_expire == 0 {
+                (*seg).purge_expire = os::now_ms() + options::purge_delay().unwrap_or(0);
             }
+            ABANDONED.purge_pending.store(true, Ordering::Relaxed);
         }
-        (*seg).purge_count = 0;
-        (*seg).purge_expire = 0;
         stats::ABANDONED.increase(1);
         abandoned_lock();
         (*seg).thread_id.store(0, Ordering::Release);
@@ -694,6 +775,59 @@ pub(crate) unsafe fn abandon_all(tld: *mut Tld) {
         ABANDONED.count.fetch_add(1, Ordering::Relaxed);
         abandoned_unlock();
     }
+}
+
+/// Some abandoned segment has pages waiting to be purged (checked by the heartbeat).
+#[inline]
+pub(crate) fn abandoned_purge_pending() -> bool {
+    ABANDONED.purge_pending.load(Ordering::Relaxed)
+}
+
+/// Purges the due pending pages of abandoned segments (all of them when `force`). Skipped
+/// when another thread holds the abandoned list: the next check catches up.
+///
+/// Sound without owning the segments: a segment in the list has no owner (a reclaim
+/// unlinks it under the lock before touching it), and other threads' frees only touch
+/// pages in use, never the free pages purged here.
+unsafe fn purge_abandoned(now: u64, force: bool) {
+    if !abandoned_purge_pending() || !abandoned_try_lock() {
+        return;
+    }
+    let mut still = false;
+    let mut seg = *ABANDONED.head.get();
+    while !seg.is_null() {
+        if (*seg).purge_count > 0 {
+            if force || now >= (*seg).purge_expire {
+                for i in 0..(*seg).capacity {
+                    let page = Segment::page(seg, i);
+                    if (*page).purge_pending {
+                        (*page).purge_pending = false;
+                        purge_page(seg, page, now);
+                    }
+                }
+                (*seg).purge_count = 0;
+                (*seg).purge_expire = 0;
+            } else {
+                still = true;
+            }
+        }
+        seg = (*seg).next;
+    }
+    ABANDONED.purge_pending.store(still, Ordering::Relaxed);
+    abandoned_unlock();
+}
+
+/// The pending purge count of `seg` if it is in the abandoned list (tests).
+#[cfg(test)]
+pub(crate) unsafe fn abandoned_purge_count(seg: *mut Segment) -> Option<usize> {
+    abandoned_lock();
+    let r = if (*seg).abandoned {
+        Some((*seg).purge_count)
+    } else {
+        None
+    };
+    abandoned_unlock();
+    r
 }
 
 /// Unlinks `seg` from the abandoned list. Caller holds the lock; `seg` is in the list.
@@ -753,6 +887,10 @@ unsafe fn adopt(heap: *mut Heap, seg: *mut Segment) -> Option<*mut Segment> {
     stats::RECLAIMED.fetch_add(1, Ordering::Relaxed);
     (*seg).thread_id.store((*tld).thread_id, Ordering::Release);
     all_push(tld, seg);
+    if (*seg).purge_count > 0 {
+        // its pending purges are this thread's now
+        (*tld).purge_pending = true;
+    }
     // Pages: adopt the ones still in use, free the ones that emptied meanwhile.
     if (*seg).kind == PageKind::Small || (*seg).kind == PageKind::Medium {
         // make sure page_free can queue it

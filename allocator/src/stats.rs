@@ -56,6 +56,8 @@ pub(crate) static ABANDONED: Counter = Counter::new();
 pub(crate) static PURGED: Counter = Counter::new();
 pub(crate) static RECLAIMED: AtomicUsize = AtomicUsize::new(0);
 pub(crate) static OS_CALLS: AtomicUsize = AtomicUsize::new(0);
+/// Purged memory claimed again soon after (each one raised the purge delay).
+pub(crate) static REFAULTS: AtomicUsize = AtomicUsize::new(0);
 
 #[inline]
 pub(crate) fn os_call() {
@@ -214,7 +216,9 @@ pub(crate) fn format(out: &mut Out) {
         .str("\n");
     out.str("  purged:    ")
         .bytes(s.purged_bytes_total)
-        .str("\n");
+        .str(", refaulted soon after ")
+        .int(REFAULTS.load(Ordering::Relaxed) as i64)
+        .str(" times\n");
     out.str("  os calls:  ").int(s.os_calls_total).str("\n");
     out.str("  peak memory: ")
         .bytes(s.committed_peak)

@@ -569,6 +569,76 @@ fn purge_returns_memory() {
 }
 
 #[test]
+fn purged_memory_used_again_soon_raises_the_purge_delay() {
+    std::thread::spawn(|| {
+        // SAFETY: the thread's own initialised heap.
+        let tld = unsafe { (*my_heap()).tld };
+        // SAFETY: `tld` is this thread's.
+        assert_eq!(
+            unsafe { (*tld).purge_delay },
+            0,
+            "starts at the option's delay"
+        );
+        let before = crate::stats::REFAULTS.load(Ordering::Relaxed);
+        for _ in 0..2 {
+            // more than a segment of blocks, all freed and purged at once
+            let v: Vec<usize> = (0..5000).map(|_| mt_malloc(1000) as usize).collect();
+            for p in v {
+                // SAFETY: live blocks.
+                unsafe { mt_free(p as _) };
+            }
+            mt_collect(true);
+        }
+        // the second round claimed memory purged a moment before
+        assert!(crate::stats::REFAULTS.load(Ordering::Relaxed) > before);
+        // SAFETY: as above.
+        let delay = unsafe { (*tld).purge_delay };
+        assert!(
+            delay >= 2 * crate::options::purge_delay().unwrap(),
+            "delay {delay}"
+        );
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn abandoned_segments_keep_pending_purges_until_due() {
+    // A thread frees most of its blocks (emptied pages wait for their purge) and exits
+    // with one block alive: its segment is abandoned with the purges still pending.
+    let keep = std::thread::spawn(|| {
+        let v: Vec<usize> = (0..2000).map(|_| mt_malloc(1000) as usize).collect();
+        for &p in &v[..v.len() - 1] {
+            // SAFETY: live blocks.
+            unsafe { mt_free(p as _) };
+        }
+        v[v.len() - 1]
+    })
+    .join()
+    .unwrap();
+    let seg = segment_of(keep as *const u8);
+    // SAFETY: `seg` holds the live block `keep`, so it stays mapped.
+    let pending = unsafe { crate::segment::abandoned_purge_count(seg) };
+    // (another test's thread may have reclaimed the segment meanwhile: it owns the purges)
+    if let Some(n) = pending {
+        assert!(n > 0, "pending purges survive the abandonment");
+        // any thread's forced collection purges abandoned pages
+        let p = mt_malloc(8);
+        mt_collect(true);
+        // SAFETY: as above; `p` is live.
+        unsafe {
+            assert!(matches!(
+                crate::segment::abandoned_purge_count(seg),
+                None | Some(0)
+            ));
+            mt_free(p);
+        }
+    }
+    // SAFETY: live block.
+    unsafe { mt_free(keep as _) };
+}
+
+#[test]
 fn many_threads_share_blocks() {
     const THREADS: usize = 4;
     const OPS: usize = 20_000;

@@ -148,6 +148,9 @@ pub(crate) struct Page {
     /// Size class of the page (its queue index), set by `page::init`.
     pub bin: u8,
     pub index: u32,
+    /// When the page was last purged (ms, 0 = not since its segment was set up): a purge
+    /// soon followed by a claim of the page raises the purge delay (`segment::refault`).
+    pub purged_at: u64,
 }
 
 /// A segment header; its page descriptors follow it in memory.
@@ -190,6 +193,8 @@ pub(crate) struct Segment {
     pub purge_count: usize,
     /// When the pending purges are due (ms, 0 = not stamped yet).
     pub purge_expire: u64,
+    /// When the segment was purged whole in a cache (ms, 0 = not purged).
+    pub purged_at: u64,
 }
 
 impl Segment {
@@ -296,6 +301,11 @@ pub(crate) struct Tld {
     pub last_purge_check: u64,
     /// Some page or cached segment waits to be purged (so the heartbeat reads the clock).
     pub purge_pending: bool,
+    /// The thread's purge delay (ms) when raised above the option's (see
+    /// `segment::refault`), else 0.
+    pub purge_delay: u64,
+    /// When `purge_delay` last changed (ms).
+    pub purge_delay_raised_at: u64,
 }
 
 /// The memory a thread's default heap and its `Tld` live in.
