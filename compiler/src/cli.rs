@@ -210,7 +210,7 @@ fn compile(
 ) -> Option<crate::session::Compiled> {
     session.options = Options {
         print: common.print,
-        measure_memory: common.time,
+        measure: common.time,
         ..session.options.clone()
     };
     if let Err(e) = session.add_path(file) {

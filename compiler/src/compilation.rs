@@ -26,8 +26,9 @@ pub struct Options {
     /// A program must define `main` (the default). An embedder compiling a library of
     /// functions for the host sets it to false: without `main` no entry function is made.
     pub require_main: bool,
-    /// Record the resident memory after every pass (`--time`).
-    pub measure_memory: bool,
+    /// `--time`: record the resident memory after every pass, and time the back end's
+    /// per-function passes (two clock reads per pass and function; off by default).
+    pub measure: bool,
     /// Run the back end on a thread of its own, overlapped with IR generation (`Some(true)`),
     /// inline on the generating thread (`Some(false)`), or decide by the program's size and
     /// the `METEOR_THREADS` variable (`None`, the default; `METEOR_THREADS=1`: inline).
@@ -42,7 +43,7 @@ impl Options {
             jit,
             print: PrintFlags::default(),
             require_main: true,
-            measure_memory: false,
+            measure: false,
             back_end_thread: None,
         }
     }

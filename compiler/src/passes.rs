@@ -113,7 +113,7 @@ pub fn run_all(c: &mut Compilation) -> Vec<PassTime> {
         times.push(PassTime {
             name: pass.name,
             duration: start.elapsed(),
-            resident_after: if c.options.measure_memory {
+            resident_after: if c.options.measure {
                 resident_bytes()
             } else {
                 None

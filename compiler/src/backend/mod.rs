@@ -1,9 +1,12 @@
 //! The x86-64 back end: SSA IR → ABI lowering → LIR → liveness → linear scan →
-//! stack layout → machine code in an `ObjectModule`.
+//! stack layout → machine code in an `ObjectModule`, one function at a time.
 //!
 //! Code map:
+//! - [`pipeline`]: runs `passes::FUNCTION_PASSES` per function on a worker thread while IR
+//!   generation continues (or inline), mirrors the module's declarations to the worker,
+//!   and assembles the object from the per-function code in `FuncId` order.
 //! - [`abi`]: calling conventions (System V, Win64, Linux syscalls).
-//! - [`lower`] (pass): picks the convention, computes every function's argument locations.
+//! - [`lower`]: picks the convention, computes each function's argument locations.
 //! - [`lir`]: machine instructions over virtual/physical registers, printing.
 //! - [`isel`] (pass): IR → LIR; phis become parallel moves on (split) edges.
 //! - [`liveness`] (pass): one live interval per virtual register over the block layout,
@@ -11,10 +14,15 @@
 //! - [`regalloc`] (pass): linear scan (Poletto & Sarkar) with fixed-register constraints
 //!   and spilling; rewrites virtual registers to physical ones or spill slots.
 //! - [`stack`] (pass): frame layout, callee-saved registers, alignment.
-//! - [`asm`]: the instruction encoder. [`encode`] (pass): LIR → bytes, symbols and
-//!   relocations in `c.object`. [`disasm`]: `--print-asm` through iced-x86.
+//! - [`asm`]: the instruction encoder. [`encode`] (pass): LIR → bytes and relocations of
+//!   one function (`FuncCode`); `encode::assemble` builds `c.object` (symbols, sections,
+//!   the constant pool). [`disasm`]: `--print-asm` through iced-x86.
 //!
-//! Boundaries: reads `c.ir` (verified IR) only; owns `c.back`; writes `c.object`.
+//! Each pass has a per-function form (`run_function`, on a `pipeline::FuncJob`: the
+//! compiler's pipeline) and a whole-module form (`run`, over `c.ir` into `c.back`: tests
+//! that inspect the LIR).
+//!
+//! Boundaries: reads verified IR only; owns `c.back`; writes `c.object`.
 //! Unsupported input is a diagnostic, never a panic.
 
 pub mod abi;

@@ -72,8 +72,10 @@ pub struct Worker {
     pub lir_ra: String,
     /// Errors of ABI lowering (index 0) and of each function pass (index 1 + pass).
     diags: Vec<Diagnostics>,
-    /// Time of ABI lowering (index 0) and of each function pass, summed over functions.
+    /// Time of ABI lowering (index 0) and of each function pass, summed over functions
+    /// (only with `Options::measure`: reading the clock is not free).
     times: Vec<Duration>,
+    measure: bool,
     /// The first index of `diags` with an error (`usize::MAX`: none).
     first_error: usize,
 }
@@ -97,7 +99,8 @@ pub struct WorkerOutput {
     pub pool: Vec<u8>,
     pub pool_relocs: Vec<PoolReloc>,
     pub diags: Diagnostics,
-    /// (pass name, time summed over functions): "lower ABI", then every function pass.
+    /// (pass name, time summed over functions): "lower ABI", then every function pass
+    /// (empty without `Options::measure`).
     pub times: Vec<(&'static str, Duration)>,
     pub lir_isel: String,
     pub lir_ra: String,
@@ -118,13 +121,14 @@ impl Worker {
                 .map(|_| Diagnostics::default())
                 .collect(),
             times: vec![Duration::ZERO; FUNCTION_PASSES.len() + 1],
+            measure: options.measure,
             first_error: usize::MAX,
         }
     }
 
     /// Adds declarations to the mirror and lowers the ABI of the new functions.
     fn declare(&mut self, d: Decls) {
-        let start = Instant::now();
+        let start = self.measure.then(Instant::now);
         self.m.aggregates.extend(d.aggregates);
         self.m.globals.extend(d.globals);
         let target = self.m.target;
@@ -142,7 +146,9 @@ impl Worker {
         if !self.diags[0].errors.is_empty() {
             self.first_error = 0;
         }
-        self.times[0] += start.elapsed();
+        if let Some(start) = start {
+            self.times[0] += start.elapsed();
+        }
     }
 
     /// Runs the function passes on one body (declared in the mirror).
@@ -159,9 +165,11 @@ impl Worker {
             if j.w.first_error <= i {
                 break;
             }
-            let start = Instant::now();
+            let start = j.w.measure.then(Instant::now);
             (pass.run)(&mut j);
-            j.w.times[i + 1] += start.elapsed();
+            if let Some(start) = start {
+                j.w.times[i + 1] += start.elapsed();
+            }
             if !j.diags.errors.is_empty() {
                 let w = &mut *j.w;
                 w.diags[i + 1].errors.append(&mut j.diags.errors);
@@ -185,7 +193,10 @@ impl Worker {
             pool: self.asm.pool,
             pool_relocs: self.asm.pool_relocs,
             diags,
-            times: names.zip(self.times).collect(),
+            times: match self.measure {
+                true => names.zip(self.times).collect(),
+                false => Vec::new(),
+            },
             lir_isel: self.lir_isel,
             lir_ra: self.lir_ra,
         }
