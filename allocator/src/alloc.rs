@@ -29,6 +29,17 @@ pub(crate) unsafe fn heap_malloc(heap: *mut Heap, size: usize, zero: bool) -> *m
         if !(*page).free.is_null() {
             return pop_block(page, size, zero);
         }
+        // `free` ran dry: the thread's own frees into the page (`local_free`, no atomics)
+        // become the new `free` list here, without the slow path (its heartbeat and
+        // cross-thread collection wait until `local_free` is dry too). The empty page's
+        // `local_free` is always null.
+        let local = (*page).local_free;
+        if !local.is_null() {
+            (*page).free = local;
+            (*page).local_free = core::ptr::null_mut();
+            (*page).free_is_zero = false;
+            return pop_block(page, size, zero);
+        }
     }
     malloc_generic(heap, size, zero)
 }

@@ -23,10 +23,16 @@ use crate::types::*;
 pub(crate) unsafe fn init(heap: *mut Heap, page: *mut Page, block_size: usize) {
     let seg = segment_of(page as *const u8);
     let (start, size) = segment::page_area(seg, page);
+    let bin = bin_of(block_size);
+    let colour = if (*seg).kind == PageKind::Small {
+        colour_offset(block_size, (*page).index as usize + bin, size)
+    } else {
+        0
+    };
     (*page).block_size = block_size;
-    (*page).bin = bin_of(block_size) as u8;
-    (*page).page_start = start;
-    (*page).reserved = (size / block_size) as u32;
+    (*page).bin = bin as u8;
+    (*page).page_start = start.add(colour);
+    (*page).reserved = ((size - colour) / block_size) as u32;
     (*page).capacity = 0;
     (*page).free = ptr::null_mut();
     (*page).local_free = ptr::null_mut();
@@ -40,6 +46,27 @@ pub(crate) unsafe fn init(heap: *mut Heap, page: *mut Page, block_size: usize) {
     (*page).xthread_free.store(DELAY_NO, Ordering::Relaxed);
     (*page).xheap.store(heap, Ordering::Release);
     extend_free(page);
+}
+
+/// Cache colouring: how far the first block of a small page starts past the page's
+/// start. Small pages are 64 KiB-aligned, so without it the first blocks of every page —
+/// the ones a page with few blocks in use keeps reusing — fall into the same few L1 cache
+/// sets, and a thread using many size classes at once evicts its own hot blocks. The
+/// offset steps through `COLOURS` cache lines by `salt` (page index plus size class),
+/// rounded up to the block size's largest power-of-two divisor (at most 4 KiB) so that
+/// every block keeps that alignment (invariant 5); at most `COLOUR_MAX` bytes of the page
+/// go unused.
+pub(crate) fn colour_offset(block_size: usize, salt: usize, size: usize) -> usize {
+    const COLOURS: usize = 16;
+    const LINE: usize = 64;
+    const COLOUR_MAX: usize = 1024;
+    let align = 1usize << block_size.trailing_zeros().min(12);
+    let off = crate::os::align_up((salt % COLOURS) * LINE, align);
+    if off > COLOUR_MAX || off + block_size > size {
+        0
+    } else {
+        off
+    }
 }
 
 /// Carves the next run of never-used blocks into the (empty) `free` list.

@@ -569,6 +569,51 @@ fn purge_returns_memory() {
 }
 
 #[test]
+fn own_frees_are_reused_without_the_slow_path() {
+    std::thread::spawn(|| {
+        let heap = my_heap();
+        let first = mt_malloc(48);
+        // SAFETY: the thread's own heap and blocks; the direct cache holds the page of 48.
+        unsafe {
+            let page = (*heap).pages_direct[48 / WORD];
+            assert_eq!(page, page_of(segment_of(first as *const u8), first as *const u8));
+            let mut taken = Vec::new();
+            while !(*page).free.is_null() {
+                taken.push(mt_malloc(48) as usize);
+            }
+            mt_free(first);
+            assert_eq!((*page).local_free as usize, first as usize);
+            let slow = (*heap).generic_count;
+            assert_eq!(mt_malloc(48), first, "the freed block comes back");
+            assert_eq!((*heap).generic_count, slow, "without the generic path");
+            mt_free(first);
+            for p in taken {
+                mt_free(p as _);
+            }
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn small_page_colours_keep_block_alignment() {
+    let mut starts = std::collections::HashSet::new();
+    for salt in 0..64 {
+        for bs in [8usize, 16, 48, 64, 96, 160, 512, 1024, 3072, 4096, 8192, 16384] {
+            let off = crate::page::colour_offset(bs, salt, 1 << SMALL_PAGE_SHIFT);
+            let align = 1usize << bs.trailing_zeros().min(12);
+            assert_eq!(off % align, 0, "block size {bs}, salt {salt}");
+            assert!(off <= 1024);
+            if bs == 48 {
+                starts.insert(off);
+            }
+        }
+    }
+    assert!(starts.len() >= 8, "pages of one size start at different cache lines");
+}
+
+#[test]
 fn purged_memory_used_again_soon_raises_the_purge_delay() {
     std::thread::spawn(|| {
         // SAFETY: the thread's own initialised heap.
