@@ -160,6 +160,11 @@ impl Worker {
 
     /// Runs the function passes on one body (declared in the mirror).
     fn compile(&mut self, id: FuncId, body: Body) {
+        // Unit tests check that a panic here becomes a diagnostic, not a hang.
+        #[cfg(test)]
+        if self.m.func(id).name == "main.meteor_test_backend_panic" {
+            panic!("test panic in the back end");
+        }
         let mut j = FuncJob {
             w: self,
             id,

@@ -107,3 +107,20 @@ fn threaded_back_end_reports_the_same_errors_as_inline() {
     );
     assert_eq!(errors(true), inline);
 }
+
+#[test]
+fn a_panic_on_the_worker_is_a_diagnostic() {
+    let text = program(
+        150,
+        "void meteor_test_backend_panic() {}\ni32 main() { meteor_test_backend_panic(); return 0; }\n",
+    );
+    match build(Target::LinuxX64, true, false, &text) {
+        Ok(_) => panic!("the back end's panic went unnoticed"),
+        Err(e) => assert!(
+            e.rendered
+                .contains("internal compiler error: the back end panicked: test panic"),
+            "{}",
+            e.rendered
+        ),
+    }
+}
