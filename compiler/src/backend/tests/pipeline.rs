@@ -124,3 +124,21 @@ fn a_panic_on_the_worker_is_a_diagnostic() {
         ),
     }
 }
+
+#[test]
+fn threaded_back_end_runs_in_the_jit() {
+    let text = program(
+        300,
+        "i32 main() { return cast(i32)(fn_299(20, 2.0) % 100); }\n",
+    );
+    let run = |threaded| {
+        let mut s = Session::jit();
+        s.options.back_end_thread = Some(threaded);
+        s.add_source("main.vx", &text);
+        let c = s.compile().unwrap_or_else(|e| panic!("{}", e.rendered));
+        let p = s.load(&c).expect("load");
+        p.run_main().expect("main")
+    };
+    let inline = run(false);
+    assert_eq!(run(true), inline);
+}
