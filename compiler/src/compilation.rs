@@ -31,7 +31,8 @@ pub struct Options {
     pub measure: bool,
     /// Run the back end on a thread of its own, overlapped with IR generation (`Some(true)`),
     /// inline on the generating thread (`Some(false)`), or decide by the program's size and
-    /// the `METEOR_THREADS` variable (`None`, the default; `METEOR_THREADS=1`: inline).
+    /// the `METEOR_THREADS` variable (`None`, the default; `METEOR_THREADS=1`: inline,
+    /// `METEOR_THREADS=2`: on a thread even for small programs).
     /// The output is the same bytes either way.
     pub back_end_thread: Option<bool>,
 }

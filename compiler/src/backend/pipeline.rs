@@ -236,14 +236,18 @@ pub struct Sink {
 }
 
 /// Whether the back end gets a thread of its own for a program of `bodies` functions:
-/// `Options::back_end_thread` if set, else `METEOR_THREADS=1` says no, else yes when there
+/// `Options::back_end_thread` if set; else `METEOR_THREADS=1` says no and
+/// `METEOR_THREADS=2` (or more) yes whatever the size (for testing); else yes when there
 /// are enough bodies and a second core.
 fn use_thread(options: &Options, bodies: usize) -> bool {
     if let Some(t) = options.back_end_thread {
         return t;
     }
-    if std::env::var("METEOR_THREADS").is_ok_and(|v| v.trim() == "1") {
-        return false;
+    if let Some(n) = std::env::var("METEOR_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+    {
+        return n >= 2;
     }
     bodies >= THREAD_MIN_BODIES && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
