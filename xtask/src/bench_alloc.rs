@@ -23,7 +23,7 @@ use crate::util::{target_dir, workspace_root};
 use crate::runtime::{Mode, RuntimeTarget};
 
 const USAGE: &str = "\
-usage: cargo xtask bench alloc [--reps N] [--threads 1,2] [--workloads larson,xmalloc,...] [--scale N] [--cachegrind]
+usage: cargo xtask bench alloc [--reps N (7)] [--threads 1,2] [--workloads larson,xmalloc,...] [--scale N] [--cachegrind]
 
 Runs the allocator workloads under glibc, mimalloc, jemalloc and meteor-alloc (LD_PRELOAD)
 and writes target/bench/alloc.{md,svg,csv}. Linux only. --cachegrind adds instructions and
@@ -86,7 +86,9 @@ struct Options {
 
 fn parse_args(args: &[String]) -> anyhow::Result<Option<Options>> {
     let mut o = Options {
-        reps: 3,
+        // runs are short (0.1-1 s) and the machine is shared: fewer than 7 left cells
+        // moving by +-5% between runs
+        reps: 7,
         threads: vec![1, 2],
         workloads: WORKLOADS.iter().map(|w| w.0.to_string()).collect(),
         scale: 1,
