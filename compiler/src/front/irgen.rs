@@ -1,4 +1,8 @@
 //! Front-end pass: IR generation. Typed AST → `c.ir` (SSA, built with [`super::ssa`]).
+//! Each finished body goes straight to the back end (`backend::pipeline::Sink`), which
+//! compiles it on its worker thread while later bodies are generated; `c.ir` keeps the
+//! declarations (defined functions with empty bodies), globals and aggregate layouts.
+//! With `--print-ir` the module is generated whole and printed first.
 //!
 //! Value representation: `bool`, integers, enums, floats, pointers, function pointers and
 //! `null` are one IR scalar (`bool` is `I8` 0/1). Aggregates (structs, unions, slices
