@@ -528,16 +528,18 @@ impl ModGen<'_> {
         else {
             return;
         };
-        let Some(sig) = self.typed().func_sig.get(&f).cloned() else {
+        // Borrowed from the front end (not from `self`), so nothing is cloned per function.
+        let front = self.front;
+        let Some(sig) = front.typed.func_sig.get(&f) else {
             return;
         };
-        let irsig = self.module.functions[fid.index()].sig.clone();
+        let irparams = &self.module.functions[fid.index()].sig.params;
         let (b, params) = match self.ssa.take() {
             Some(mut b) => {
-                let params = b.reset(&irsig.params);
+                let params = b.reset(irparams);
                 (b, params)
             }
-            None => Builder::new(&irsig.params),
+            None => Builder::new(irparams),
         };
         let locals = std::mem::take(&mut self.local_storage);
         let mut fg = FnGen {
@@ -555,12 +557,7 @@ impl ModGen<'_> {
             }
             pi = 1;
         }
-        let plocals =
-            fg.m.typed()
-                .func_params
-                .get(&f)
-                .cloned()
-                .unwrap_or_default();
+        let plocals = front.typed.func_params.get(&f).map_or(&[][..], |p| &p[..]);
         for (i, &t) in sig.params.iter().enumerate() {
             let val = match fg.m.types().repr(t) {
                 IrRepr::None => continue,
