@@ -97,11 +97,11 @@ pub fn generate_into(
         front,
         options,
         module: ir::Module::new(options.target),
-        funcs: HashMap::default(),
-        globals: HashMap::default(),
+        funcs: IdMap::with_id_capacity(front.ast.decls.len()),
+        globals: IdMap::new(),
         strings: HashMap::default(),
         externs: HashMap::default(),
-        aggs: HashMap::default(),
+        aggs: IdMap::new(),
         local_storage: IdMap::new(),
         ssa: None,
         sink,
@@ -120,13 +120,13 @@ struct ModGen<'a> {
     front: &'a FrontState,
     options: &'a Options,
     module: ir::Module,
-    funcs: HashMap<DeclId, FuncId>,
-    globals: HashMap<DeclId, GlobalId>,
+    funcs: IdMap<DeclId, FuncId>,
+    globals: IdMap<DeclId, GlobalId>,
     strings: HashMap<Vec<u8>, GlobalId>,
     /// External functions by symbol name (deduplicated).
     externs: HashMap<String, FuncId>,
     /// IR aggregate type of each aggregate source type.
-    aggs: HashMap<TypeId, ir::Type>,
+    aggs: IdMap<TypeId, ir::Type>,
     /// `FnGen::locals`, kept between functions (cleared) to reuse its table.
     local_storage: IdMap<LocalId, Storage>,
     /// The SSA builder of the previous function, reused (with its tables' allocations)
