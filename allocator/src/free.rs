@@ -29,7 +29,9 @@ pub(crate) unsafe fn free(p: *mut u8) {
             (*block).next = (*page).local_free;
             (*page).local_free = block;
             (*page).used -= 1;
-            if (*page).used == 0 {
+            // a page already retired is the only page of its class (`page_queue`
+            // invariant): `page::retire` would keep it again
+            if (*page).used == 0 && (*page).retire_expire == 0 {
                 retire_local(page);
             }
             return;

@@ -54,7 +54,7 @@ pub(crate) unsafe fn init(heap: *mut Heap, page: *mut Page, block_size: usize) {
 /// sets, and a thread using many size classes at once evicts its own hot blocks. The
 /// offset steps through `COLOURS` cache lines by `salt` (page index plus size class),
 /// rounded up to the block size's largest power-of-two divisor (at most 4 KiB) so that
-/// every block keeps that alignment (invariant 5); at most `COLOUR_MAX` bytes of the page
+/// every block keeps that alignment (ARCHITECTURE.md, invariant 6); at most `COLOUR_MAX` bytes of the page
 /// go unused.
 pub(crate) fn colour_offset(block_size: usize, salt: usize, size: usize) -> usize {
     const COLOURS: usize = 16;

@@ -51,9 +51,24 @@ pub(crate) unsafe fn update_direct(heap: *mut Heap, pq: *mut PageQueue) {
     }
 }
 
+/// A page joins `pq`: a retired page there (kept as the only page of its class, see
+/// `page::retire`) is the only one no longer.
+///
+/// Invariant: `retire_expire != 0` only for the only page of its queue, so that a free
+/// that empties a page with `retire_expire != 0` knows `page::retire` would keep it and
+/// skips the call.
+#[inline]
+unsafe fn unretire_on_push(pq: *mut PageQueue, page: *mut Page) {
+    (*page).retire_expire = 0;
+    if !(*pq).first.is_null() {
+        (*(*pq).first).retire_expire = 0;
+    }
+}
+
 /// # Safety
 /// `page` is not in any queue; `pq` belongs to `heap`.
 pub(crate) unsafe fn push_front(heap: *mut Heap, pq: *mut PageQueue, page: *mut Page) {
+    unretire_on_push(pq, page);
     (*page).prev = ptr::null_mut();
     (*page).next = (*pq).first;
     if (*pq).first.is_null() {
@@ -69,6 +84,7 @@ pub(crate) unsafe fn push_front(heap: *mut Heap, pq: *mut PageQueue, page: *mut 
 /// # Safety
 /// `page` is not in any queue; `pq` belongs to `heap`.
 pub(crate) unsafe fn push_back(heap: *mut Heap, pq: *mut PageQueue, page: *mut Page) {
+    unretire_on_push(pq, page);
     (*page).next = ptr::null_mut();
     (*page).prev = (*pq).last;
     if (*pq).last.is_null() {

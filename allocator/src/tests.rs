@@ -576,7 +576,10 @@ fn own_frees_are_reused_without_the_slow_path() {
         // SAFETY: the thread's own heap and blocks; the direct cache holds the page of 48.
         unsafe {
             let page = (*heap).pages_direct[48 / WORD];
-            assert_eq!(page, page_of(segment_of(first as *const u8), first as *const u8));
+            assert_eq!(
+                page,
+                page_of(segment_of(first as *const u8), first as *const u8)
+            );
             let mut taken = Vec::new();
             while !(*page).free.is_null() {
                 taken.push(mt_malloc(48) as usize);
@@ -597,10 +600,55 @@ fn own_frees_are_reused_without_the_slow_path() {
 }
 
 #[test]
+fn a_retired_page_is_unretired_when_its_class_gets_another_page() {
+    std::thread::spawn(|| {
+        let heap = my_heap();
+        let first = mt_malloc(48);
+        // SAFETY: the thread's own heap, pages and blocks.
+        unsafe {
+            let page = page_of(segment_of(first as *const u8), first as *const u8);
+            mt_free(first);
+            let n = (*page).reserved as usize;
+            // carve the whole page, then empty it: it is kept (retired), being the only
+            // page of its class
+            let v: Vec<usize> = (0..n).map(|_| mt_malloc(48) as usize).collect();
+            for &p in &v {
+                mt_free(p as _);
+            }
+            assert_ne!(
+                (*page).retire_expire,
+                0,
+                "kept as the only page of its class"
+            );
+            // fill it from its free lists (fast path only) and one more: a second page
+            let v: Vec<usize> = (0..n).map(|_| mt_malloc(48) as usize).collect();
+            let other = mt_malloc(48);
+            assert_ne!(
+                page_of(segment_of(other as *const u8), other as *const u8),
+                page
+            );
+            assert_eq!((*page).retire_expire, 0, "not the only page any more");
+            // emptied again, the first page now goes back to its segment
+            for &p in &v {
+                mt_free(p as _);
+            }
+            let pq = &raw mut (*heap).pages[bin_of(48)];
+            assert_eq!(heap::page_queue_len(pq), 1);
+            assert_ne!((*pq).first, page);
+            mt_free(other);
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
 fn small_page_colours_keep_block_alignment() {
     let mut starts = std::collections::HashSet::new();
     for salt in 0..64 {
-        for bs in [8usize, 16, 48, 64, 96, 160, 512, 1024, 3072, 4096, 8192, 16384] {
+        for bs in [
+            8usize, 16, 48, 64, 96, 160, 512, 1024, 3072, 4096, 8192, 16384,
+        ] {
             let off = crate::page::colour_offset(bs, salt, 1 << SMALL_PAGE_SHIFT);
             let align = 1usize << bs.trailing_zeros().min(12);
             assert_eq!(off % align, 0, "block size {bs}, salt {salt}");
@@ -610,7 +658,10 @@ fn small_page_colours_keep_block_alignment() {
             }
         }
     }
-    assert!(starts.len() >= 8, "pages of one size start at different cache lines");
+    assert!(
+        starts.len() >= 8,
+        "pages of one size start at different cache lines"
+    );
 }
 
 #[test]
