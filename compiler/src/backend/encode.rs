@@ -18,7 +18,7 @@
 //! Register copies pick the instruction from the register classes (`mov`, `movaps`,
 //! `movq`, `movsd` for spill slots).
 
-use super::asm::{Asm, AsmReloc, PoolReloc, RelocTarget, Rm};
+use super::asm::{Asm, AsmReloc, RelocTarget, Rm};
 use super::lir::*;
 use super::pipeline::FuncJob;
 use crate::compilation::Compilation;
@@ -32,59 +32,114 @@ const R10: u8 = 10;
 const R11: u8 = 11;
 const RSP: u8 = 4;
 
-/// The code of one function, encoded at offset 0: its bytes and its relocations (offsets
-/// from the function start; targets by `FuncId`/`GlobalId` or the constant pool).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FuncCode {
-    pub code: Vec<u8>,
-    pub relocs: Vec<AsmReloc>,
+/// Machine code of the functions encoded so far, one after the other (each 16-byte
+/// aligned), in the order they were encoded.
+#[derive(Default)]
+pub struct Code {
+    /// Code bytes (`buf`), relocations (absolute offsets in `buf`), constant pool.
+    pub asm: Asm,
+    /// Per function, in `buf` order: (function, start, end, first relocation, end of its
+    /// relocations).
+    pub ranges: Vec<CodeRange>,
 }
 
-/// Encodes `f` (function `id`) alone, reusing `asm`'s buffers; the constant pool of `asm`
-/// keeps growing across calls (jump tables and constants of every function).
-pub fn encode_function(asm: &mut Asm, f: &MFunc, id: FuncId) -> FuncCode {
-    asm.buf.clear();
-    asm.relocs.clear();
-    emit_function(asm, f, id);
-    FuncCode {
-        code: asm.buf.as_slice().to_vec(),
-        relocs: asm.relocs.clone(),
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodeRange {
+    pub func: FuncId,
+    pub start: u32,
+    pub end: u32,
+    pub relocs: (u32, u32),
+}
+
+impl Code {
+    /// Appends the code of `f` (function `id`).
+    pub fn push(&mut self, f: &MFunc, id: FuncId) {
+        let asm = &mut self.asm;
+        while !asm.buf.len().is_multiple_of(16) {
+            asm.buf.push(0xCC);
+        }
+        let (start, first) = (asm.buf.len() as u32, asm.relocs.len() as u32);
+        emit_function(asm, f, id);
+        self.ranges.push(CodeRange {
+            func: id,
+            start,
+            end: asm.buf.len() as u32,
+            relocs: (first, asm.relocs.len() as u32),
+        });
+    }
+
+    /// Puts the functions in `FuncId` order (they usually are already: IR generation
+    /// finishes bodies in `FuncId` order).
+    pub(crate) fn into_func_order(self) -> Code {
+        if self.ranges.is_sorted_by_key(|r| r.func) {
+            return self;
+        }
+        let Code {
+            asm: old,
+            mut ranges,
+        } = self;
+        ranges.sort_by_key(|r| r.func);
+        let mut asm = Asm::new();
+        asm.buf.reserve(old.buf.len() + 16 * ranges.len());
+        asm.relocs.reserve(old.relocs.len());
+        for r in &mut ranges {
+            while !asm.buf.len().is_multiple_of(16) {
+                asm.buf.push(0xCC);
+            }
+            let start = asm.buf.len() as u32;
+            asm.buf
+                .extend_from_slice(&old.buf[r.start as usize..r.end as usize]);
+            let first = asm.relocs.len() as u32;
+            asm.relocs.extend(
+                old.relocs[r.relocs.0 as usize..r.relocs.1 as usize]
+                    .iter()
+                    .map(|x| AsmReloc {
+                        offset: x.offset - r.start + start,
+                        ..*x
+                    }),
+            );
+            *r = CodeRange {
+                func: r.func,
+                start,
+                end: asm.buf.len() as u32,
+                relocs: (first, asm.relocs.len() as u32),
+            };
+        }
+        asm.pool = old.pool;
+        asm.pool_relocs = old.pool_relocs;
+        Code { asm, ranges }
     }
 }
 
-/// Per-function pass: encodes `j.mf` into the worker's results and drops the LIR.
+/// Per-function pass: encodes `j.mf` after the worker's code so far, and drops the LIR.
 pub fn run_function(j: &mut FuncJob<'_>) {
     let Some(mf) = j.mf.take() else { return };
-    let code = encode_function(&mut j.w.asm, &mf, j.id);
-    j.w.codes.push((j.id, code));
+    j.w.code.push(&mf, j.id);
 }
 
 /// The module-level pass (back-end tests): encodes every function in `c.back.funcs` and
 /// assembles `c.object`.
 pub fn run(c: &mut Compilation) {
-    let mut asm = Asm::new();
-    let codes: Vec<Option<FuncCode>> = c
-        .back
-        .funcs
-        .iter()
-        .enumerate()
-        .map(|(i, mf)| {
-            mf.as_ref()
-                .map(|mf| encode_function(&mut asm, mf, FuncId(i as u32)))
-        })
-        .collect();
-    assemble(c, codes, asm.pool, asm.pool_relocs);
+    let mut code = Code::default();
+    for (i, mf) in c.back.funcs.iter().enumerate() {
+        if let Some(mf) = mf {
+            code.push(mf, FuncId(i as u32));
+        }
+    }
+    assemble(c, code);
 }
 
-/// Builds `c.object` from the code of every function (`codes`, by `FuncId`; `None` for
-/// functions without a body), the constant pool and its relocations, and `c.ir`'s
-/// declarations and globals. Functions are placed in `FuncId` order, 16-byte aligned.
-pub fn assemble(
-    c: &mut Compilation,
-    codes: Vec<Option<FuncCode>>,
-    pool: Vec<u8>,
-    pool_relocs: Vec<PoolReloc>,
-) {
+/// Builds `c.object` from the encoded functions, placed in `FuncId` order, and from
+/// `c.ir`'s declarations and globals.
+pub fn assemble(c: &mut Compilation, code: Code) {
+    let Code { asm, ranges } = code.into_func_order();
+    let Asm {
+        buf,
+        relocs,
+        pool,
+        pool_relocs,
+        ..
+    } = asm;
     let obj = &mut c.object;
     let m = &c.ir;
     let text = obj.add_section(".text", SectionKind::Text, 16);
@@ -219,42 +274,29 @@ pub fn assemble(
     }
 
     // Code.
-    let total: usize = codes.iter().flatten().map(|f| f.code.len() + 15).sum();
-    let mut buf: Vec<u8> = Vec::with_capacity(total);
-    let mut relocs: Vec<AsmReloc> =
-        Vec::with_capacity(codes.iter().flatten().map(|f| f.relocs.len()).sum());
-    let mut ranges = Vec::new();
-    for (i, fc) in codes.into_iter().enumerate() {
-        let Some(fc) = fc else {
-            if matches!(
-                m.functions.get(i).map(|f| &f.kind),
-                Some(FunctionKind::Defined(_))
-            ) {
-                c.diags.error_no_span(format!(
-                    "internal error: no code was generated for function `{}`",
-                    m.functions[i].name
-                ));
-            }
-            continue;
-        };
-        while !buf.len().is_multiple_of(16) {
-            buf.push(0xCC);
+    let mut has_code = vec![false; m.functions.len()];
+    let mut code_ranges = Vec::with_capacity(ranges.len());
+    for r in &ranges {
+        let i = r.func.index();
+        if let Some(h) = has_code.get_mut(i) {
+            *h = true;
         }
-        let start = buf.len();
-        buf.extend_from_slice(&fc.code);
-        relocs.extend(fc.relocs.iter().map(|r| AsmReloc {
-            offset: r.offset + start as u32,
-            ..*r
-        }));
-        let end = buf.len();
         if let Some(id) = func_sym.get(i).copied().flatten() {
             obj.symbols[id.0 as usize].def = SymbolDef::Defined {
                 section: text,
-                offset: start as u64,
-                size: (end - start) as u64,
+                offset: r.start as u64,
+                size: (r.end - r.start) as u64,
             };
         }
-        ranges.push((FuncId(i as u32), start as u64, end as u64));
+        code_ranges.push((r.func, r.start as u64, r.end as u64));
+    }
+    for (f, _) in m.functions.iter().zip(&has_code).filter(|(_, h)| !**h) {
+        if matches!(f.kind, FunctionKind::Defined(_)) {
+            c.diags.error_no_span(format!(
+                "internal error: no code was generated for function `{}`",
+                f.name
+            ));
+        }
     }
     // The constant pool.
     let mut pool_sym = None;
@@ -307,7 +349,7 @@ pub fn assemble(
                 .error_no_span("internal error: a relocation refers to a system call".to_string()),
         }
     }
-    c.back.code_ranges = ranges;
+    c.back.code_ranges = code_ranges;
     if c.options.print.asm {
         super::disasm::print_module(c);
     }

@@ -15,8 +15,9 @@
 //!   and spilling; rewrites virtual registers to physical ones or spill slots.
 //! - [`stack`] (pass): frame layout, callee-saved registers, alignment.
 //! - [`asm`]: the instruction encoder. [`encode`] (pass): LIR → bytes and relocations of
-//!   one function (`FuncCode`); `encode::assemble` builds `c.object` (symbols, sections,
-//!   the constant pool). [`disasm`]: `--print-asm` through iced-x86.
+//!   one function, appended to an `encode::Code`; `encode::assemble` builds `c.object`
+//!   (symbols, sections, the constant pool) with the functions in `FuncId` order.
+//!   [`disasm`]: `--print-asm` through iced-x86.
 //!
 //! Each pass has a per-function form (`run_function`, on a `pipeline::FuncJob`: the
 //! compiler's pipeline) and a whole-module form (`run`, over `c.ir` into `c.back`: tests

@@ -6,7 +6,8 @@
 //! functions), or inline on the generating
 //! thread for small programs and `METEOR_THREADS=1` — which runs `passes::FUNCTION_PASSES`
 //! (instruction selection → liveness → register allocation → stack layout → encoding) on
-//! that function alone and keeps only its [`FuncCode`]; the LIR is dropped right away.
+//! that function alone and keeps only its machine code (appended to an `encode::Code`, with
+//! its range and relocations); the LIR is dropped right away.
 //!
 //! The worker never shares mutable state with the generating thread. It has its own mirror
 //! of the module's declarations (functions with empty bodies, aggregate layouts, globals
@@ -25,8 +26,7 @@
 //! diagnostic when the worker is joined (the sender ignores a closed channel), never a hang.
 
 use super::abi::FuncAbi;
-use super::asm::{Asm, PoolReloc};
-use super::encode::FuncCode;
+use super::encode::Code;
 use super::lir::{Conv, MFunc};
 use super::liveness::Liveness;
 use crate::compilation::{Compilation, Options};
@@ -63,10 +63,8 @@ pub struct Worker {
     /// ABI of every function of `m`.
     pub abi: Vec<FuncAbi>,
     pub conv: Conv,
-    /// The encoder: buffers reused per function; its constant pool spans the module.
-    pub asm: Asm,
-    /// Code of each encoded function.
-    pub codes: Vec<(FuncId, FuncCode)>,
+    /// The code of the functions encoded so far (one buffer, one constant pool).
+    pub code: Code,
     /// `--print-lir`: text after instruction selection and after register allocation.
     pub print_lir: bool,
     pub lir_isel: String,
@@ -102,9 +100,7 @@ const BATCH_INSTS: usize = 1024;
 
 /// Everything the worker hands back when joined.
 pub struct WorkerOutput {
-    pub codes: Vec<(FuncId, FuncCode)>,
-    pub pool: Vec<u8>,
-    pub pool_relocs: Vec<PoolReloc>,
+    pub code: Code,
     pub diags: Diagnostics,
     /// (pass name, time summed over functions): "lower ABI", then every function pass
     /// (empty without `Options::measure`).
@@ -119,8 +115,7 @@ impl Worker {
             m: Module::new(options.target),
             abi: Vec::new(),
             conv: super::lower::conv_for(options.target),
-            asm: Asm::new(),
-            codes: Vec::new(),
+            code: Code::default(),
             print_lir: options.print.lir,
             lir_isel: String::new(),
             lir_ra: String::new(),
@@ -201,9 +196,7 @@ impl Worker {
         }
         let names = std::iter::once("lower ABI").chain(FUNCTION_PASSES.iter().map(|p| p.name));
         WorkerOutput {
-            codes: self.codes,
-            pool: self.asm.pool,
-            pool_relocs: self.asm.pool_relocs,
+            code: self.code,
             diags,
             times: match self.measure {
                 true => names.zip(self.times).collect(),
@@ -433,14 +426,7 @@ pub fn assemble(c: &mut Compilation) {
     let Some(out) = c.back.output.take() else {
         return;
     };
-    let mut codes: Vec<Option<FuncCode>> = Vec::new();
-    codes.resize_with(c.ir.functions.len(), || None);
-    for (id, code) in out.codes {
-        if let Some(slot) = codes.get_mut(id.index()) {
-            *slot = Some(code);
-        }
-    }
-    super::encode::assemble(c, codes, out.pool, out.pool_relocs);
+    super::encode::assemble(c, out.code);
 }
 
 /// Runs the back end on every body of `c.ir` (taking them out of the module), inline, and

@@ -142,3 +142,48 @@ fn threaded_back_end_runs_in_the_jit() {
     let inline = run(false);
     assert_eq!(run(true), inline);
 }
+
+#[test]
+fn code_encoded_out_of_order_is_laid_out_by_func_id() {
+    use super::build::*;
+    use crate::backend::encode::Code;
+    use crate::ir::*;
+    let mut m = Module::new(Target::LinuxX64);
+    let mut fb = Fb::new();
+    let k = fb.iconst(Type::I32, 21);
+    fb.ret(Some(k));
+    let f0 = add_fn(&mut m, "main.f0", sig(&[], Some(Type::I32)), fb);
+    let mut fb = Fb::new();
+    let r = fb.call(f0, Some(Type::I32), &[]);
+    let two = fb.iconst(Type::I32, 2);
+    let r2 = fb.bin(BinOp::Mul, Type::I32, r, two);
+    fb.ret(Some(r2));
+    let f1 = add_fn(&mut m, "main.f1", sig(&[], Some(Type::I32)), fb);
+    let mut fb = Fb::new();
+    let a = fb.call(f0, Some(Type::I32), &[]);
+    let b = fb.call(f1, Some(Type::I32), &[]);
+    let s = fb.bin(BinOp::Add, Type::I32, a, b);
+    fb.ret(Some(s));
+    add_fn(&mut m, "main.f2", sig(&[], Some(Type::I32)), fb);
+    let c = compile(m);
+    let encode = |order: &[usize]| {
+        let mut code = Code::default();
+        for &i in order {
+            let mf = c.back.funcs[i].as_ref().expect("compiled");
+            code.push(mf, FuncId(i as u32));
+        }
+        code.into_func_order()
+    };
+    let (a, b) = (encode(&[0, 1, 2]), encode(&[2, 0, 1]));
+    assert_eq!(a.asm.relocs.len(), 3);
+    assert_eq!(a.asm.buf, b.asm.buf);
+    assert_eq!(a.asm.relocs, b.asm.relocs);
+    assert_eq!(a.ranges, b.ranges);
+    let text = c
+        .object
+        .sections
+        .iter()
+        .find(|s| s.name == ".text")
+        .expect("text");
+    assert_eq!(text.data, a.asm.buf);
+}
