@@ -3,22 +3,23 @@
 //!
 //! IR generation hands every finished body, by value, to a [`Sink`]. The sink passes it to
 //! a [`Worker`] — on a thread of its own (over a channel, in batches of a few dozen small
-//! functions), or inline on the generating
-//! thread for small programs and `METEOR_THREADS=1` — which runs `passes::FUNCTION_PASSES`
-//! (instruction selection → liveness → register allocation → stack layout → encoding) on
-//! that function alone and keeps only its machine code (appended to an `encode::Code`, with
-//! its range and relocations); the LIR is dropped right away.
+//! functions), or inline on the generating thread for small programs and
+//! `METEOR_THREADS=1` — which runs `passes::FUNCTION_PASSES` (instruction selection →
+//! liveness → register allocation → stack layout → encoding) on that function alone and
+//! keeps only its machine code (appended to an `encode::Code`, with its range and
+//! relocations); the LIR is dropped right away.
 //!
 //! The worker never shares mutable state with the generating thread. It has its own mirror
 //! of the module's declarations (functions with empty bodies, aggregate layouts, globals
-//! without initializers), kept up to date by the append-only [`Decls`] sent with each batch
-//! of bodies: everything appended to `ir::Module` since the previous batch. ABI lowering runs on each
-//! declaration as it arrives, so every callee's ABI is known before a body that calls it.
+//! without initializers), kept up to date by the append-only [`Decls`] sent with each
+//! batch of bodies: everything appended to `ir::Module` since the previous batch. ABI
+//! lowering runs on each declaration as it arrives, so every callee's ABI is known before a
+//! body that calls it.
 //!
 //! Determinism: the worker handles bodies in the order they are sent (one thread, one
 //! channel), so the constant pool it builds does not depend on thread timing, and
 //! [`assemble`] places the functions in `FuncId` order. A threaded build and an inline one
-//! produce the same bytes (tested in `backend/tests/exe.rs`).
+//! produce the same bytes (tested in `backend/tests/pipeline.rs`).
 //!
 //! Errors: each function pass reports into its own list; as with whole-module passes, the
 //! diagnostics kept are those of the passes up to the first one that reported an error,
