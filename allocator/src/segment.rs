@@ -764,17 +764,22 @@ pub(crate) unsafe fn abandon_all(tld: *mut Tld) {
         stats::ABANDONED.increase(1);
         abandoned_lock();
         (*seg).thread_id.store(0, Ordering::Release);
-        let head = *ABANDONED.head.get();
-        (*seg).prev = ptr::null_mut();
-        (*seg).next = head;
-        if !head.is_null() {
-            (*head).prev = seg;
-        }
-        *ABANDONED.head.get() = seg;
-        (*seg).abandoned = true;
-        ABANDONED.count.fetch_add(1, Ordering::Relaxed);
+        abandoned_link(seg);
         abandoned_unlock();
     }
+}
+
+/// Puts `seg` at the head of the abandoned list. Caller holds the lock.
+unsafe fn abandoned_link(seg: *mut Segment) {
+    let head = *ABANDONED.head.get();
+    (*seg).prev = ptr::null_mut();
+    (*seg).next = head;
+    if !head.is_null() {
+        (*head).prev = seg;
+    }
+    *ABANDONED.head.get() = seg;
+    (*seg).abandoned = true;
+    ABANDONED.count.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Some abandoned segment has pages waiting to be purged (checked by the heartbeat).
@@ -787,33 +792,57 @@ pub(crate) fn abandoned_purge_pending() -> bool {
 /// when another thread holds the abandoned list: the next check catches up.
 ///
 /// Sound without owning the segments: a segment in the list has no owner (a reclaim
-/// unlinks it under the lock before touching it), and other threads' frees only touch
-/// pages in use, never the free pages purged here.
+/// unlinks it under the lock before touching it), the due ones are unlinked by this
+/// function while it purges them, and other threads' frees only touch pages in use,
+/// never the free pages purged here.
 unsafe fn purge_abandoned(now: u64, force: bool) {
     if !abandoned_purge_pending() || !abandoned_try_lock() {
         return;
     }
+    // Take the due segments out of the list, so that the system calls run without the
+    // lock (a free into one of them meanwhile finds it not abandoned and frees
+    // cross-thread, which is always valid; purging touches only free pages).
+    let mut due: *mut Segment = ptr::null_mut();
     let mut still = false;
     let mut seg = *ABANDONED.head.get();
     while !seg.is_null() {
+        let next = (*seg).next;
         if (*seg).purge_count > 0 {
             if force || now >= (*seg).purge_expire {
-                for i in 0..(*seg).capacity {
-                    let page = Segment::page(seg, i);
-                    if (*page).purge_pending {
-                        (*page).purge_pending = false;
-                        purge_page(seg, page, now);
-                    }
-                }
-                (*seg).purge_count = 0;
-                (*seg).purge_expire = 0;
+                abandoned_unlink(seg);
+                (*seg).abandoned_next = due;
+                due = seg;
             } else {
                 still = true;
             }
         }
-        seg = (*seg).next;
+        seg = next;
     }
     ABANDONED.purge_pending.store(still, Ordering::Relaxed);
+    abandoned_unlock();
+    if due.is_null() {
+        return;
+    }
+    let mut seg = due;
+    while !seg.is_null() {
+        for i in 0..(*seg).capacity {
+            let page = Segment::page(seg, i);
+            if (*page).purge_pending {
+                (*page).purge_pending = false;
+                purge_page(seg, page, now);
+            }
+        }
+        (*seg).purge_count = 0;
+        (*seg).purge_expire = 0;
+        seg = (*seg).abandoned_next;
+    }
+    abandoned_lock();
+    while !due.is_null() {
+        let seg = due;
+        due = (*seg).abandoned_next;
+        (*seg).abandoned_next = ptr::null_mut();
+        abandoned_link(seg);
+    }
     abandoned_unlock();
 }
 
