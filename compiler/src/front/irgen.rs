@@ -51,7 +51,8 @@ pub fn run(c: &mut Compilation) {
         return;
     }
     // Every body goes to the back end as soon as it is generated (see `backend::pipeline`).
-    let mut sink = backend::pipeline::Sink::new(&c.options, c.front.sema.funcs.len() + 1);
+    let nfuncs = c.front.sema.funcs.len() + c.front.typed.local_funcs.len();
+    let mut sink = backend::pipeline::Sink::new(&c.options, nfuncs + 1);
     let (module, errors) = generate_into(&c.front, &c.options, Some(&mut sink));
     for e in errors {
         check(c, Err(e));
@@ -109,7 +110,7 @@ pub fn generate_into(
     };
     g.declare_functions();
     g.declare_globals();
-    for &f in &front.sema.funcs {
+    for &f in front.sema.funcs.iter().chain(&front.typed.local_funcs) {
         g.gen_function(f);
     }
     g.gen_entry();
@@ -210,7 +211,8 @@ impl ModGen<'_> {
     }
 
     fn declare_functions(&mut self) {
-        for &f in &self.front.sema.funcs {
+        let front = self.front;
+        for &f in front.sema.funcs.iter().chain(&front.typed.local_funcs) {
             let typed = &self.front.typed;
             let (Some(sig), Some(kind), Some(name)) = (
                 typed.func_sig.get(&f).cloned(),

@@ -1348,6 +1348,7 @@ impl<'a> Parser<'a> {
                 Some((cond, msg, _)) => StmtKind::StaticAssert { cond, msg },
                 None => StmtKind::Empty,
             },
+            At => return self.parse_attributed_stmt(),
             KwEnum | KwAlias | KwStruct | KwUnion => {
                 let mut out = Vec::new();
                 match self.kind() {
@@ -1367,14 +1368,7 @@ impl<'a> Parser<'a> {
                 }
                 StmtKind::Group(stmts)
             }
-            _ if self.looks_like_decl() => {
-                let vars = self.parse_local_vars();
-                if vars.len() == 1 {
-                    return vars[0];
-                }
-                // `i32 a, b;` declares both in the enclosing scope.
-                StmtKind::Group(vars)
-            }
+            _ if self.looks_like_decl() => return self.parse_local_decl(Vec::new()),
             _ => {
                 let e = self.expr();
                 self.expect(Semi);
@@ -1385,7 +1379,73 @@ impl<'a> Parser<'a> {
         self.ast.add_stmt(kind, span)
     }
 
-    /// `T a = 1, b;` in a function body: one statement per variable.
+    /// A declaration in a function body starting with a type: variables (`T a = 1, b;`,
+    /// a group when there are several: they share the enclosing scope) or a nested
+    /// function (`T name(params) { .. }` or body-less `T name(params);`).
+    fn parse_local_decl(&mut self, attrs: Vec<(Attr, Span)>) -> StmtId {
+        let start = self.span();
+        let ty = self.parse_type();
+        if self.recovering {
+            return self.ast.add_stmt(StmtKind::Empty, start);
+        }
+        let Some((name, span)) = self.ident("an identifier") else {
+            return self.ast.add_stmt(StmtKind::Empty, start);
+        };
+        if self.kind() == TokenKind::LParen {
+            let d = self.parse_func_rest(ty, name, span, attrs);
+            let sp = start.to(self.prev_span());
+            return self.ast.add_stmt(StmtKind::Decl(d), sp);
+        }
+        let mut decls = Vec::new();
+        self.parse_vars_rest(ty, name, span, attrs, &mut decls);
+        let mut vars: Vec<StmtId> = decls
+            .into_iter()
+            .map(|d| {
+                let sp = start.to(self.prev_span());
+                self.ast.add_stmt(StmtKind::Var(d), sp)
+            })
+            .collect();
+        if vars.len() == 1 {
+            return vars.pop().unwrap_or(StmtId(0));
+        }
+        let sp = start.to(self.prev_span());
+        self.ast.add_stmt(StmtKind::Group(vars), sp)
+    }
+
+    /// Attributes on a declaration in a function body: `@extern(..) T name(..);` (the
+    /// attributes apply to that one declaration; type checking reports those that do not
+    /// apply to it). Struct, union, enum and alias declarations accept and ignore them,
+    /// as at module level. `@attr:` and `@attr { .. }` are module- and struct-level forms.
+    fn parse_attributed_stmt(&mut self) -> StmtId {
+        use TokenKind::*;
+        let start = self.span();
+        let mut attrs = Vec::new();
+        while self.kind() == At {
+            match self.parse_attr() {
+                Some(a) => attrs.push(a),
+                None => return self.ast.add_stmt(StmtKind::Empty, start),
+            }
+        }
+        match self.kind() {
+            Colon | LBrace => {
+                let span = self.span();
+                self.error(
+                    span,
+                    "`@attribute:` and attribute blocks are not allowed in a function body \
+                     (put the attribute before each declaration)",
+                );
+                self.ast.add_stmt(StmtKind::Empty, start)
+            }
+            KwEnum | KwAlias | KwStruct | KwUnion => self.parse_stmt_inner(),
+            _ if self.looks_like_decl() => self.parse_local_decl(attrs),
+            _ => {
+                self.error_expected("a declaration after the attributes");
+                self.ast.add_stmt(StmtKind::Empty, start)
+            }
+        }
+    }
+
+    /// `T a = 1, b;` in a `for` initializer: one statement per variable.
     fn parse_local_vars(&mut self) -> Vec<StmtId> {
         let start = self.span();
         let ty = self.parse_type();
@@ -1394,7 +1454,9 @@ impl<'a> Parser<'a> {
             return out;
         };
         if self.kind() == TokenKind::LParen {
-            self.error(span, "nested functions are not supported yet");
+            self.error(span, "a function cannot be declared in a `for` initializer");
+            // Parsed (and dropped) so that the rest of the statement parses normally.
+            self.parse_func_rest(ty, name, span, Vec::new());
             return out;
         }
         let mut decls = Vec::new();

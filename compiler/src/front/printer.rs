@@ -125,39 +125,9 @@ impl Printer<'_> {
                 self.var_text(*ty, decl.name, *init);
                 self.out.push('\n');
             }
-            DeclKind::Func {
-                ret,
-                params,
-                body,
-                attrs,
-            } => {
-                self.attrs(attrs);
-                self.ty(*ret);
-                let n = self.name(decl.name).to_string();
-                let _ = write!(self.out, " {n}(");
-                for (i, p) in params.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
-                    self.ty(p.ty);
-                    if let Some(name) = p.name {
-                        let n = self.name(name).to_string();
-                        let _ = write!(self.out, " {n}");
-                    }
-                    if let Some(e) = p.default {
-                        self.out.push_str(" = ");
-                        self.expr(e, true);
-                    }
-                }
-                self.out.push(')');
-                match body {
-                    Some(b) => {
-                        self.out.push(' ');
-                        self.stmt_inline(*b);
-                        self.out.push('\n');
-                    }
-                    None => self.out.push_str(";\n"),
-                }
+            DeclKind::Func { .. } => {
+                self.func_decl(d);
+                self.out.push('\n');
             }
             DeclKind::StaticIf { .. } => {
                 self.static_if_decl(d);
@@ -167,6 +137,46 @@ impl Printer<'_> {
                 self.other_decl(d);
                 self.out.push('\n');
             }
+        }
+    }
+
+    /// A function declaration (no trailing newline).
+    fn func_decl(&mut self, d: DeclId) {
+        let decl = self.ast().decl(d).clone();
+        let DeclKind::Func {
+            ret,
+            params,
+            body,
+            attrs,
+        } = &decl.kind
+        else {
+            return;
+        };
+        self.attrs(attrs);
+        self.ty(*ret);
+        let n = self.name(decl.name).to_string();
+        let _ = write!(self.out, " {n}(");
+        for (i, p) in params.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.ty(p.ty);
+            if let Some(name) = p.name {
+                let n = self.name(name).to_string();
+                let _ = write!(self.out, " {n}");
+            }
+            if let Some(e) = p.default {
+                self.out.push_str(" = ");
+                self.expr(e, true);
+            }
+        }
+        self.out.push(')');
+        match body {
+            Some(b) => {
+                self.out.push(' ');
+                self.stmt_inline(*b);
+            }
+            None => self.out.push(';'),
         }
     }
 
@@ -489,7 +499,13 @@ impl Printer<'_> {
                 self.out.push('}');
             }
             StmtKind::StaticAssert { cond, msg } => self.static_assert(*cond, *msg),
-            StmtKind::Decl(d) => self.other_decl(*d),
+            StmtKind::Decl(d) => {
+                if matches!(self.ast().decl(*d).kind, DeclKind::Func { .. }) {
+                    self.func_decl(*d);
+                } else {
+                    self.other_decl(*d);
+                }
+            }
             StmtKind::StaticIf { cond, then, els } => {
                 self.static_cond(cond);
                 self.out.push_str(" {\n");

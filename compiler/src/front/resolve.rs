@@ -266,8 +266,9 @@ impl Resolver<'_> {
         }
     }
 
-    /// Gives the structs declared in a function body (at any depth) their member scopes;
-    /// their names are scoped like local variables (type checking declares them).
+    /// Gives the structs declared in a function body (at any depth, nested functions'
+    /// bodies included) their member scopes and nested functions their module; their
+    /// names are scoped like local variables (type checking declares them).
     fn local_structs(&mut self, module: ModuleId, s: StmtId) {
         let mut work = vec![s];
         while let Some(s) = work.pop() {
@@ -288,7 +289,12 @@ impl Resolver<'_> {
                     work.extend(*default);
                 }
                 &StmtKind::Decl(d) => {
-                    if let DeclKind::Struct { members, .. } = &self.front.ast.decl(d).kind {
+                    if let DeclKind::Func { body, .. } = &self.front.ast.decl(d).kind {
+                        // A nested function: compiled as a function of the module (type
+                        // checking lists it when it checks the enclosing body).
+                        self.front.sema.decl_module.insert(d, module);
+                        work.extend(*body);
+                    } else if let DeclKind::Struct { members, .. } = &self.front.ast.decl(d).kind {
                         let members = members.clone();
                         self.front.sema.decl_module.insert(d, module);
                         self.front.sema.structs.insert(d, StructScope::default());

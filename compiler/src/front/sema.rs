@@ -192,6 +192,12 @@ pub struct Typed {
     pub var_local: IdMap<DeclId, LocalId>,
     pub func_sig: IdMap<DeclId, FuncSig>,
     pub func_kind: IdMap<DeclId, FuncKind>,
+    /// Functions declared in function bodies (nested functions and member functions of
+    /// structs declared in bodies), in the order type checking met them; compiled after
+    /// `Sema::funcs`. Their symbols are `<enclosing function's symbol>.<name>`
+    /// (`main.main.helper`, `main.main.Point.len`), with `.2`, `.3`... appended to a
+    /// name already used in the same enclosing function.
+    pub local_funcs: Vec<DeclId>,
     /// Symbol name of each function (`main.fib`, `std.io.print(u64)`, `ExitProcess`).
     pub func_symbol: IdMap<DeclId, String>,
     pub global_ty: IdMap<DeclId, TypeId>,

@@ -107,6 +107,8 @@ pub fn check_all(
         diags,
         ctx: Ctx::default(),
         scopes: Vec::new(),
+        outer: 0,
+        local_symbols: HashSet::default(),
         loop_depth: 0,
         switch_depth: 0,
         consts: HashMap::default(),
@@ -187,6 +189,12 @@ struct Checker<'a> {
     /// Names visible at this point of the current function, innermost last. `None`
     /// entries mark scope starts.
     scopes: Vec<Option<(Ident, Binding)>>,
+    /// `scopes[..outer]` belong to the functions enclosing a nested function (or a member
+    /// function of a struct declared in a body): their declarations are visible, their
+    /// locals are not (a nested function is not a closure).
+    outer: usize,
+    /// Symbols given to functions declared in bodies (kept unique).
+    local_symbols: HashSet<String>,
     loop_depth: u32,
     switch_depth: u32,
     /// Values of constant declarations (`None`: erroneous).
@@ -346,7 +354,8 @@ impl Checker<'_> {
     // ---- lookup ----
 
     fn lookup(&mut self, name: Ident, span: Span) -> Lookup {
-        for (n, b) in self.scopes.iter().rev().flatten() {
+        let outer = self.outer.min(self.scopes.len());
+        for (n, b) in self.scopes[outer..].iter().rev().flatten() {
             if *n == name {
                 return match *b {
                     Binding::Local(l) => Lookup::Local(l),
@@ -365,6 +374,30 @@ impl Checker<'_> {
                 return Lookup::Member(sd, ds.clone());
             }
             s = self.struct_of_decl(sd);
+        }
+        // The enclosing functions' declarations (types, constants, nested functions).
+        let found = self.scopes[..outer]
+            .iter()
+            .rev()
+            .flatten()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, b)| b);
+        match found {
+            Some(Binding::Decl(d)) => return Lookup::Decls(vec![d]),
+            Some(Binding::Local(l)) => {
+                let info = &self.typed.locals[l.index()];
+                let owner = self.name(self.ast.decl(info.func).name).to_string();
+                let inner = self.func_name();
+                let msg = format!(
+                    "`{}` is a local variable of the enclosing function `{owner}`: \
+                     function `{inner}` cannot use it (a nested function is not a closure; \
+                     pass the value as a parameter)",
+                    self.name(name)
+                );
+                self.error(span, msg);
+                return Lookup::Decls(Vec::new());
+            }
+            None => {}
         }
         let m = self.ctx.module;
         if let Some(ds) = self.sema.modules[m.index()].scope.get(&name) {
@@ -1518,8 +1551,8 @@ impl Checker<'_> {
     }
 
     fn declare(&mut self, name: Ident, b: Binding, span: Span) {
-        if let Some(prev) = self
-            .scopes
+        let outer = self.outer.min(self.scopes.len());
+        if let Some(prev) = self.scopes[outer..]
             .iter()
             .rev()
             .flatten()
@@ -1546,6 +1579,17 @@ impl Checker<'_> {
     }
 
     fn check_body(&mut self, f: DeclId) {
+        let ctx = self.decl_ctx(f);
+        self.scopes.clear();
+        self.outer = 0;
+        self.check_body_in(f, ctx);
+        self.ctx = Ctx::default();
+        self.scopes.clear();
+    }
+
+    /// Checks the body of `f` in `ctx` (its module and struct), on top of the current
+    /// `scopes` (those of enclosing functions, for a function declared in a body).
+    fn check_body_in(&mut self, f: DeclId, mut ctx: Ctx) {
         let decl = self.ast.decl(f);
         let DeclKind::Func {
             body: Some(body),
@@ -1558,11 +1602,10 @@ impl Checker<'_> {
         let Some(sig) = self.typed.func_sig.get(&f).cloned() else {
             return;
         };
-        let mut ctx = self.decl_ctx(f);
         ctx.func = Some(f);
         ctx.ret = sig.ret;
+        ctx.this = None;
         self.ctx = ctx;
-        self.scopes.clear();
         self.scopes.push(None);
         self.loop_depth = 0;
         self.switch_depth = 0;
@@ -1606,8 +1649,180 @@ impl Checker<'_> {
                 self.error(decl.span, msg);
             }
         }
-        self.ctx = Ctx::default();
-        self.scopes.clear();
+    }
+
+    /// Checks the body of a function declared in the current body (`ctx`: its module and
+    /// struct): the enclosing scopes stay visible, their locals become unusable.
+    fn check_nested_body(&mut self, f: DeclId, ctx: Ctx) {
+        let saved_ctx = self.ctx;
+        let saved_outer = self.outer;
+        let saved_len = self.scopes.len();
+        let saved_loops = (self.loop_depth, self.switch_depth);
+        self.outer = saved_len;
+        self.check_body_in(f, ctx);
+        self.scopes.truncate(saved_len);
+        self.ctx = saved_ctx;
+        self.outer = saved_outer;
+        (self.loop_depth, self.switch_depth) = saved_loops;
+    }
+
+    /// The signature of a function declared in a body, its types resolved in the scopes
+    /// of this point of the enclosing function (with `struct_` as the innermost struct).
+    fn local_func_sig(&mut self, f: DeclId, struct_: Option<DeclId>) -> Option<FuncSig> {
+        if self.checked_sigs.contains(&f) || !self.enter_decl(f) {
+            return None;
+        }
+        self.checked_sigs.insert(f);
+        let saved = self.ctx.struct_;
+        self.ctx.struct_ = struct_;
+        let r = self.func_sig_inner(f);
+        self.ctx.struct_ = saved;
+        self.leave_decl(f);
+        if let Some(s) = &r {
+            self.typed.func_sig.insert(f, s.clone());
+        }
+        r
+    }
+
+    /// Gives a function declared in a body its symbol (`prefix.name`, made unique) and
+    /// lists it for IR generation.
+    fn local_func_symbol(&mut self, f: DeclId, prefix: &str, overloaded: bool) {
+        if !self.typed.func_sig.contains_key(&f) {
+            return;
+        }
+        let decl = self.ast.decl(f);
+        let name = self.name(decl.name).to_string();
+        let kind = self
+            .typed
+            .func_kind
+            .get(&f)
+            .cloned()
+            .unwrap_or(FuncKind::Defined);
+        let sym = if kind == FuncKind::Defined {
+            if self.local_symbols.is_empty() {
+                let module_level: Vec<String> = self.typed.func_symbol.values().cloned().collect();
+                self.local_symbols.extend(module_level);
+            }
+            let mut base = format!("{prefix}.{name}");
+            if overloaded {
+                let ps: Vec<String> = self
+                    .typed
+                    .func_sig
+                    .get(&f)
+                    .map(|s| s.params.iter().map(|&t| self.types.name(t)).collect())
+                    .unwrap_or_default();
+                base = format!("{base}({})", ps.join(","));
+            }
+            let mut sym = base.clone();
+            let mut n = 2;
+            while self.local_symbols.contains(&sym) {
+                sym = format!("{base}.{n}");
+                n += 1;
+            }
+            self.local_symbols.insert(sym.clone());
+            sym
+        } else {
+            name
+        };
+        self.typed.func_symbol.insert(f, sym);
+        self.typed.local_funcs.push(f);
+    }
+
+    /// The symbol of the function being checked (the prefix of the symbols of the
+    /// functions declared in its body).
+    fn current_symbol(&self) -> String {
+        self.ctx
+            .func
+            .and_then(|f| self.typed.func_symbol.get(&f).cloned())
+            .unwrap_or_else(|| self.sema.modules[self.ctx.module.index()].name.clone())
+    }
+
+    /// A nested function: declared from here on in the enclosing scope, compiled as a
+    /// function of the module.
+    fn nested_func(&mut self, d: DeclId) {
+        let decl = self.ast.decl(d);
+        let struct_ = self.ctx.struct_;
+        self.local_func_sig(d, struct_);
+        self.declare(decl.name, Binding::Decl(d), decl.span);
+        let prefix = self.current_symbol();
+        self.local_func_symbol(d, &prefix, false);
+        let ctx = Ctx {
+            module: self.ctx.module,
+            struct_,
+            func: None,
+            this: None,
+            ret: Types::VOID,
+        };
+        self.check_nested_body(d, ctx);
+    }
+
+    /// The member functions of a struct declared in a body (and of the structs nested in
+    /// it): signatures first (they may call each other in any order), then bodies.
+    fn local_struct_methods(&mut self, s: DeclId) {
+        let mut methods: Vec<(DeclId, DeclId, String)> = Vec::new();
+        let mut work = vec![(
+            s,
+            format!(
+                "{}.{}",
+                self.current_symbol(),
+                self.name(self.ast.decl(s).name)
+            ),
+        )];
+        while let Some((sd, prefix)) = work.pop() {
+            let members = self
+                .sema
+                .structs
+                .get(&sd)
+                .map(|sc| sc.decls.clone())
+                .unwrap_or_default();
+            for m in members {
+                match self.ast.decl(m).kind {
+                    DeclKind::Func { .. } => methods.push((m, sd, prefix.clone())),
+                    DeclKind::Struct { .. } => {
+                        let p = format!("{prefix}.{}", self.name(self.ast.decl(m).name));
+                        work.push((m, p));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for &(m, sd, _) in &methods {
+            self.local_func_sig(m, Some(sd));
+        }
+        for (i, &(m, sd, ref prefix)) in methods.iter().enumerate() {
+            let name = self.ast.decl(m).name;
+            let same: Vec<DeclId> = methods
+                .iter()
+                .filter(|(o, osd, _)| *osd == sd && self.ast.decl(*o).name == name)
+                .map(|&(o, _, _)| o)
+                .collect();
+            for &(o, osd, _) in &methods[..i] {
+                if osd != sd || self.ast.decl(o).name != name {
+                    continue;
+                }
+                let (Some(a), Some(b)) = (self.typed.func_sig.get(&m), self.typed.func_sig.get(&o))
+                else {
+                    continue;
+                };
+                if a.params == b.params {
+                    let at = location(self.sources, self.ast.decl(o).span);
+                    let msg = format!("`{}` is already declared at {at}", self.name(name));
+                    self.diags.error(self.ast.decl(m).span, msg);
+                    break;
+                }
+            }
+            self.local_func_symbol(m, prefix, same.len() > 1);
+        }
+        for (m, sd, _) in methods {
+            let ctx = Ctx {
+                module: self.ctx.module,
+                struct_: Some(sd),
+                func: None,
+                this: None,
+                ret: Types::VOID,
+            };
+            self.check_nested_body(m, ctx);
+        }
     }
 
     fn func_name(&self) -> String {
@@ -1661,29 +1876,8 @@ impl Checker<'_> {
         let decl = self.ast.decl(d);
         self.local_decl_ctx.insert(d, self.ctx);
         match &decl.kind {
+            DeclKind::Func { .. } => self.nested_func(d),
             DeclKind::Struct { .. } => {
-                // Member functions would be compiled outside the function, without its
-                // local declarations: not supported in local structs (at any depth).
-                let mut work = vec![d];
-                while let Some(sd) = work.pop() {
-                    let members = self
-                        .sema
-                        .structs
-                        .get(&sd)
-                        .map(|s| s.decls.clone())
-                        .unwrap_or_default();
-                    for m in members {
-                        match self.ast.decl(m).kind {
-                            DeclKind::Func { .. } => self.error(
-                                self.ast.decl(m).span,
-                                "member functions of a struct declared in a function body are not \
-                                 supported yet (declare the struct at module level)",
-                            ),
-                            DeclKind::Struct { .. } => work.push(m),
-                            _ => {}
-                        }
-                    }
-                }
                 self.declare(decl.name, Binding::Decl(d), decl.span);
                 // Laid out now, in the scopes visible here (fields may use local types).
                 self.struct_layout_in(d, decl.span, true);
@@ -1701,6 +1895,7 @@ impl Checker<'_> {
                         self.check_other(m);
                     }
                 }
+                self.local_struct_methods(d);
             }
             DeclKind::Enum { members, .. } => {
                 let anonymous = self.name(decl.name).is_empty();
