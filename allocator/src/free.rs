@@ -88,8 +88,11 @@ unsafe fn free_generic_mt(seg: *mut Segment, p: *mut u8) {
     if (*seg).thread_id.load(Ordering::Relaxed) == 0
         && crate::options::get(crate::options::Opt::ReclaimOnFree) != 0
     {
-        // A block of an exited thread: adopt its segment and free locally.
-        let heap = os::tls_heap();
+        // A block of an exited thread: adopt its segment and free locally. A thread whose
+        // first call is this free (a successor inheriting the exited thread's blocks)
+        // starts its heap here, or its first allocation would adopt whichever segment
+        // heads the abandoned list, quite possibly another successor's inheritance.
+        let heap = crate::alloc::default_heap();
         if !heap.is_null() && segment::reclaim_on_free(heap, seg) {
             free(p);
             return;

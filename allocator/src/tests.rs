@@ -539,6 +539,36 @@ fn exited_threads_abandon_and_others_reclaim() {
 }
 
 #[test]
+fn a_thread_whose_first_call_frees_an_inherited_block_adopts_its_segment() {
+    let blocks: Vec<usize> =
+        std::thread::spawn(|| (0..100).map(|_| mt_malloc(200) as usize).collect())
+            .join()
+            .unwrap();
+    std::thread::spawn(move || {
+        assert!(crate::os::tls_heap().is_null(), "no allocator call yet");
+        let seg = segment_of(blocks[0] as *const u8);
+        // SAFETY: `seg` holds live blocks, so it stays mapped; the blocks are live.
+        unsafe {
+            let abandoned = crate::segment::abandoned_purge_count(seg).is_some();
+            mt_free(blocks[0] as _);
+            if abandoned {
+                // (unless another test's thread adopted it in between)
+                assert_eq!(
+                    (*seg).thread_id.load(Ordering::Relaxed),
+                    crate::os::thread_id()
+                );
+                assert!(!crate::os::tls_heap().is_null());
+            }
+            for &p in &blocks[1..] {
+                mt_free(p as _);
+            }
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
 fn thread_data_is_recycled() {
     for _ in 0..50 {
         std::thread::spawn(|| {
