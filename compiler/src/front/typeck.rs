@@ -1550,24 +1550,38 @@ impl Checker<'_> {
         LocalId(self.typed.locals.len() as u32 - 1)
     }
 
-    fn declare(&mut self, name: Ident, b: Binding, span: Span) {
+    /// Declares `name` in the innermost scope. As in Vox, only a declaration of the same
+    /// name in that same scope is an error (reported once; the first declaration stays
+    /// the one later uses see, and false is returned); a name of an enclosing scope (a
+    /// block, the function's parameters, the module) is shadowed until the scope ends.
+    fn declare(&mut self, name: Ident, b: Binding, span: Span) -> bool {
         let outer = self.outer.min(self.scopes.len());
-        if let Some(prev) = self.scopes[outer..]
+        let prev = self.scopes[outer..]
             .iter()
             .rev()
-            .flatten()
+            .map_while(|e| *e)
             .find(|(n, _)| *n == name)
-            .map(|&(_, b)| b)
-        {
+            .map(|(_, b)| b);
+        if let Some(prev) = prev {
             let prev_span = match prev {
                 Binding::Local(l) => self.typed.locals[l.index()].span,
                 Binding::Decl(d) => self.ast.decl(d).span,
             };
             let at = location(self.sources, prev_span);
-            let msg = format!("`{}` is already declared at {at}", self.name(name));
+            let both_funcs = [prev, b]
+                .iter()
+                .all(|b| matches!(b, Binding::Decl(d) if self.is_func_decl(*d)));
+            let note = if both_funcs {
+                " (as in Vox, functions declared in a body cannot be overloaded)"
+            } else {
+                ""
+            };
+            let msg = format!("`{}` is already declared at {at}{note}", self.name(name));
             self.error(span, msg);
+            return false;
         }
         self.scopes.push(Some((name, b)));
+        true
     }
 
     fn push_scope(&mut self) {
@@ -1628,12 +1642,9 @@ impl Checker<'_> {
             ids.push(id);
         }
         self.typed.func_params.insert(f, ids);
-        // The body block shares the parameters' scope.
-        if let StmtKind::Block(items) = &self.ast.stmt(*body).kind {
-            for &s in items {
-                self.stmt(s);
-            }
-        }
+        // As in Vox, the body is a scope of its own inside the parameters' scope (its
+        // declarations may shadow parameters).
+        self.stmt(*body);
         if self.falls_through(*body) {
             let name = self.name(decl.name).to_string();
             if sig.ret == Types::NORETURN {
@@ -1823,6 +1834,19 @@ impl Checker<'_> {
             };
             self.check_nested_body(m, ctx);
         }
+    }
+
+    /// For "needs an object" errors in a function declared in a body (inside a member
+    /// function): why there is no `this`.
+    fn no_this_note(&self) -> String {
+        if self.outer == 0 || self.ctx.this.is_some() || self.ctx.func.is_none() {
+            return String::new();
+        }
+        format!(
+            ": function `{}` is declared in a body and has no `this` (a nested function is \
+             not a closure; pass the object as a parameter)",
+            self.func_name()
+        )
     }
 
     fn func_name(&self) -> String {
@@ -2015,7 +2039,16 @@ impl Checker<'_> {
                     self.expr(e);
                 }
                 self.loop_depth += 1;
-                self.scoped_stmt(*body);
+                // As in Vox, a braced body shares the scope of the initializers: it cannot
+                // redeclare their names (a nested block can).
+                match &ast.stmt(*body).kind {
+                    StmtKind::Block(items) => {
+                        for &i in items {
+                            self.stmt(i);
+                        }
+                    }
+                    _ => self.scoped_stmt(*body),
+                }
                 self.loop_depth -= 1;
                 self.pop_scope();
             }
@@ -2565,7 +2598,11 @@ impl Checker<'_> {
             }
             DeclKind::Var { .. } => {
                 if self.parent_of(d).is_some() {
-                    let msg = format!("field `{}` needs an object", self.name(name));
+                    let msg = format!(
+                        "field `{}` needs an object{}",
+                        self.name(name),
+                        self.no_this_note()
+                    );
                     self.error(span, msg);
                     return Types::ERROR;
                 }
@@ -2618,7 +2655,11 @@ impl Checker<'_> {
         match self.ast.decl(d).kind {
             DeclKind::Var { .. } => {
                 let Some(this) = self.this_for(s) else {
-                    let msg = format!("field `{}` needs an object", self.name(name));
+                    let msg = format!(
+                        "field `{}` needs an object{}",
+                        self.name(name),
+                        self.no_this_note()
+                    );
                     self.error(span, msg);
                     return Types::ERROR;
                 };
@@ -2637,7 +2678,11 @@ impl Checker<'_> {
             }
             DeclKind::Func { .. } => {
                 let Some(this) = self.this_for(s) else {
-                    let msg = format!("method `{}` needs an object", self.name(name));
+                    let msg = format!(
+                        "method `{}` needs an object{}",
+                        self.name(name),
+                        self.no_this_note()
+                    );
                     self.error(span, msg);
                     return Types::ERROR;
                 };
@@ -2936,7 +2981,11 @@ impl Checker<'_> {
                 Lookup::Member(s, ds) => {
                     if self.is_func_decl(ds[0]) {
                         let Some(this) = self.this_for(s) else {
-                            let msg = format!("method `{}` needs an object", self.name(name));
+                            let msg = format!(
+                                "method `{}` needs an object{}",
+                                self.name(name),
+                                self.no_this_note()
+                            );
                             self.error(cspan, msg);
                             return Types::ERROR;
                         };
@@ -3346,7 +3395,7 @@ impl Checker<'_> {
             }
         }
         if sig.this.is_some() && this.is_none() {
-            let msg = format!("method `{fname}` needs an object");
+            let msg = format!("method `{fname}` needs an object{}", self.no_this_note());
             self.error(span, msg);
             return Types::ERROR;
         }
