@@ -292,6 +292,16 @@ impl<'a> Parser<'a> {
     }
 
     fn error_expected(&mut self, what: &str) {
+        if let Some(instead) = self.kind().reserved_hint() {
+            let word = self.kind().describe();
+            let msg = format!(
+                "`{word}` is a reserved word: Vox has no `{word}` type and it cannot be a \
+                 name (use `{instead}`)"
+            );
+            let span = self.span();
+            self.error(span, msg);
+            return;
+        }
         let msg = format!("expected {what}, found {}", self.found());
         let span = self.span();
         self.error(span, msg);

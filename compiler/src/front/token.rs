@@ -47,6 +47,9 @@ pub enum TokenKind {
     KwU64,
     KwF32,
     KwF64,
+    // reserved words (Vox lexes them as keywords but gives them no meaning)
+    KwIsize,
+    KwUsize,
     // directives
     HashIf,
     HashVersion,
@@ -143,6 +146,8 @@ impl TokenKind {
             "u64" => KwU64,
             "f32" => KwF32,
             "f64" => KwF64,
+            "isize" => KwIsize,
+            "usize" => KwUsize,
             _ => return None,
         })
     }
@@ -166,6 +171,16 @@ impl TokenKind {
                 | KwF32
                 | KwF64
         )
+    }
+
+    /// For a reserved word (`isize`, `usize`: keywords in Vox that name no type and
+    /// cannot be identifiers), what to use instead.
+    pub fn reserved_hint(self) -> Option<&'static str> {
+        match self {
+            TokenKind::KwIsize => Some("i64"),
+            TokenKind::KwUsize => Some("u64"),
+            _ => None,
+        }
     }
 
     /// How the token is shown in "expected X, found Y" messages, for fixed tokens.
@@ -213,6 +228,8 @@ impl TokenKind {
             KwU64 => "u64",
             KwF32 => "f32",
             KwF64 => "f64",
+            KwIsize => "isize",
+            KwUsize => "usize",
             HashIf => "#if",
             HashVersion => "#version",
             HashAssert => "#assert",
