@@ -3,7 +3,9 @@
 //! and since passes visit ids roughly in order, they stay in cache.
 //!
 //! Memory: 4 bytes per id up to the largest key inserted, plus the entries themselves
-//! (kept densely, so a map with few entries over many ids stays small). A slot holds the
+//! (kept densely, so a map with few entries over many ids stays small; keys and values
+//! in separate arrays, so a 4-byte key next to a 16-byte-aligned value such as `i128`
+//! takes 4 + 16 bytes, not 32). A slot holds the
 //! entry's position + 1 and 0 means absent, so the slot table comes from zeroed memory
 //! (fresh pages from the OS): slots of ids that never get an entry cost no page faults.
 
@@ -17,16 +19,19 @@ pub trait DenseId: Copy + Eq {
 /// A map from a dense id to `V`.
 #[derive(Clone)]
 pub struct IdMap<K, V> {
-    /// Per id: the position of its entry in `entries` + 1, or 0 when absent.
+    /// Per id: the position of its entry in `keys`/`values` + 1, or 0 when absent.
     slots: Vec<u32>,
-    entries: Vec<(K, V)>,
+    /// The key of each entry (`keys[i]` goes with `values[i]`).
+    keys: Vec<K>,
+    values: Vec<V>,
 }
 
 impl<K, V> Default for IdMap<K, V> {
     fn default() -> Self {
         IdMap {
             slots: Vec::new(),
-            entries: Vec::new(),
+            keys: Vec::new(),
+            values: Vec::new(),
         }
     }
 }
@@ -34,7 +39,7 @@ impl<K, V> Default for IdMap<K, V> {
 impl<K: DenseId + fmt::Debug, V: fmt::Debug> fmt::Debug for IdMap<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
-            .entries(self.entries.iter().map(|(k, v)| (k, v)))
+            .entries(self.keys.iter().zip(&self.values))
             .finish()
     }
 }
@@ -45,11 +50,14 @@ impl<K: DenseId, V> IdMap<K, V> {
     }
 
     /// An empty map whose slot table already covers ids `0..ids` (zeroed memory, so pages
-    /// of ids that never get an entry are never touched).
+    /// of ids that never get an entry are never touched), with room for an entry per id:
+    /// the entry arrays then never grow by copying, and the part of them that stays
+    /// unused is never touched either (it costs address space, not memory).
     pub fn with_id_capacity(ids: usize) -> Self {
         IdMap {
             slots: vec![0; ids],
-            entries: Vec::new(),
+            keys: Vec::with_capacity(ids),
+            values: Vec::with_capacity(ids),
         }
     }
 
@@ -63,12 +71,12 @@ impl<K: DenseId, V> IdMap<K, V> {
 
     #[inline]
     pub fn get(&self, k: &K) -> Option<&V> {
-        self.slot(*k).map(|s| &self.entries[s].1)
+        self.slot(*k).map(|s| &self.values[s])
     }
 
     #[inline]
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        self.slot(*k).map(|s| &mut self.entries[s].1)
+        self.slot(*k).map(|s| &mut self.values[s])
     }
 
     #[inline]
@@ -79,7 +87,7 @@ impl<K: DenseId, V> IdMap<K, V> {
     /// Inserts `v` under `k`; returns the value it replaces.
     pub fn insert(&mut self, k: K, v: V) -> Option<V> {
         if let Some(s) = self.slot(k) {
-            return Some(std::mem::replace(&mut self.entries[s].1, v));
+            return Some(std::mem::replace(&mut self.values[s], v));
         }
         let i = k.index();
         if i >= self.slots.len() {
@@ -89,16 +97,18 @@ impl<K: DenseId, V> IdMap<K, V> {
             let new_len = (i + 1).max(self.slots.len() * 2).max(64);
             self.slots.resize(new_len, 0);
         }
-        self.slots[i] = self.entries.len() as u32 + 1;
-        self.entries.push((k, v));
+        self.slots[i] = self.keys.len() as u32 + 1;
+        self.keys.push(k);
+        self.values.push(v);
         None
     }
 
     pub fn remove(&mut self, k: &K) -> Option<V> {
         let s = self.slot(*k)?;
         self.slots[k.index()] = 0;
-        let (_, v) = self.entries.swap_remove(s);
-        if let Some(&(moved, _)) = self.entries.get(s) {
+        self.keys.swap_remove(s);
+        let v = self.values.swap_remove(s);
+        if let Some(&moved) = self.keys.get(s) {
             self.slots[moved.index()] = s as u32 + 1;
         }
         Some(v)
@@ -106,31 +116,32 @@ impl<K: DenseId, V> IdMap<K, V> {
 
     /// Removes every entry, keeping the allocations (cost: the number of entries).
     pub fn clear(&mut self) {
-        for (k, _) in &self.entries {
+        for k in &self.keys {
             self.slots[k.index()] = 0;
         }
-        self.entries.clear();
+        self.keys.clear();
+        self.values.clear();
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.keys.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.keys.is_empty()
     }
 
     /// Entries in insertion order (changed by `remove`).
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.keys.iter().zip(&self.values)
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &K> {
-        self.entries.iter().map(|(k, _)| k)
+        self.keys.iter()
     }
 
     pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.entries.iter().map(|(_, v)| v)
+        self.values.iter()
     }
 
     /// The value under `k`, inserting `make()` first when there is none.
@@ -139,10 +150,10 @@ impl<K: DenseId, V> IdMap<K, V> {
             Some(s) => s,
             None => {
                 self.insert(k, make());
-                self.entries.len() - 1
+                self.keys.len() - 1
             }
         };
-        &mut self.entries[s].1
+        &mut self.values[s]
     }
 }
 

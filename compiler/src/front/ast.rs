@@ -195,30 +195,18 @@ pub enum StmtKind {
         body: StmtId,
         cond: ExprId,
     },
-    /// `for (init; cond; step) body`: `init` holds declarations/expression statements.
-    For {
-        init: Vec<StmtId>,
-        cond: Option<ExprId>,
-        step: Vec<ExprId>,
-        body: StmtId,
-    },
+    /// `for (init; cond; step) body` (boxed, like the other rare big statements, so that
+    /// every statement stays small).
+    For(Box<ForStmt>),
     Return(Option<ExprId>),
     Break,
     Continue,
     /// `#version`/`#if` in a function body. The branches do not introduce a scope.
-    StaticIf {
-        cond: StaticCond,
-        then: Vec<StmtId>,
-        els: Vec<StmtId>,
-    },
+    StaticIf(Box<StaticIfStmt>),
     /// Statements that share the enclosing scope (`i32 a, b;` declares two variables).
     Group(Vec<StmtId>),
     /// `switch (value) { 1, 2 { ... } 3 { ... } else { ... } }` (Vox form: no fallthrough).
-    Switch {
-        value: ExprId,
-        cases: Vec<SwitchCase>,
-        default: Option<StmtId>,
-    },
+    Switch(Box<SwitchStmt>),
     /// `#assert(cond, "message");`
     StaticAssert {
         cond: ExprId,
@@ -230,17 +218,45 @@ pub enum StmtKind {
     Empty,
 }
 
+/// `for (init; cond; step) body`: `init` holds declarations/expression statements.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForStmt {
+    pub init: Vec<StmtId>,
+    pub cond: Option<ExprId>,
+    pub step: Vec<ExprId>,
+    pub body: StmtId,
+}
+
+/// `#version`/`#if` in a function body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StaticIfStmt {
+    pub cond: StaticCond,
+    pub then: Vec<StmtId>,
+    pub els: Vec<StmtId>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SwitchStmt {
+    pub value: ExprId,
+    pub cases: Vec<SwitchCase>,
+    pub default: Option<StmtId>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct SwitchCase {
     pub values: Vec<ExprId>,
     pub body: StmtId,
 }
 
+/// 48 bytes (`StmtKind` 32 + `Span` 12, padded); checked below, since a body has a
+/// statement per line or so.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stmt {
     pub kind: StmtKind,
     pub span: Span,
 }
+
+const _: () = assert!(std::mem::size_of::<Stmt>() <= 48);
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum BasicType {

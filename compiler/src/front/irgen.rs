@@ -1989,9 +1989,10 @@ impl<'b> FnGen<'_, 'b> {
                     self.stmt(i);
                 }
             }
-            StmtKind::StaticIf {
-                ref then, ref els, ..
-            } => {
+            StmtKind::StaticIf(ref b) => {
+                let StaticIfStmt {
+                    ref then, ref els, ..
+                } = **b;
                 let taken = self
                     .typed()
                     .static_if_taken
@@ -2054,12 +2055,13 @@ impl<'b> FnGen<'_, 'b> {
                 self.b.seal(exit);
                 self.b.switch_to(exit);
             }
-            StmtKind::For {
-                ref init,
-                cond,
-                ref step,
-                body,
-            } => {
+            StmtKind::For(ref b) => {
+                let ForStmt {
+                    ref init,
+                    cond,
+                    ref step,
+                    body,
+                } = **b;
                 for &i in init {
                     self.stmt(i);
                 }
@@ -2087,11 +2089,12 @@ impl<'b> FnGen<'_, 'b> {
                 self.b.seal(exit);
                 self.b.switch_to(exit);
             }
-            StmtKind::Switch {
-                value,
-                ref cases,
-                default,
-            } => {
+            StmtKind::Switch(ref b) => {
+                let SwitchStmt {
+                    value,
+                    ref cases,
+                    default,
+                } = **b;
                 let vt = self.typed().expr_target[value.index()];
                 let int = self.types().int_like(vt).unwrap_or(IntTy::I32);
                 let v = self.expr(value).v();

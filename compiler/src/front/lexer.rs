@@ -63,12 +63,19 @@ impl Lexer<'_> {
             .error(Span::new(self.file, start as u32, end as u32), msg);
     }
 
+    #[inline(always)]
     fn push(&mut self, kind: TokenKind, start: usize) {
-        self.out.push(Token {
-            kind,
-            start: start as u32,
-            end: self.pos as u32,
-        });
+        if self.pos - start > Token::MAX_LEN as usize {
+            self.too_long(start);
+        }
+        self.out
+            .push(Token::new(kind, start as u32, self.pos as u32));
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn too_long(&mut self, start: usize) {
+        self.error(start, start + 1, "token is longer than 16 MiB");
     }
 
     fn text(&self, start: usize) -> &str {
@@ -300,10 +307,11 @@ impl Lexer<'_> {
         if let Err(msg) = result {
             self.error(start, self.pos, msg);
             // Keep a valid literal in the token stream so the parser does not cascade.
-            self.push(TokenKind::IntLit, start);
-            if let Some(t) = self.out.last_mut() {
-                t.end = t.start + 1;
-            }
+            self.out.push(Token::new(
+                TokenKind::IntLit,
+                start as u32,
+                start as u32 + 1,
+            ));
             return;
         }
         self.push(kind, start);

@@ -415,12 +415,13 @@ impl Printer<'_> {
                 self.expr(*cond, true);
                 self.out.push_str(");");
             }
-            StmtKind::For {
-                init,
-                cond,
-                step,
-                body,
-            } => {
+            StmtKind::For(b) => {
+                let ForStmt {
+                    init,
+                    cond,
+                    step,
+                    body,
+                } = &**b;
                 self.out.push_str("for (");
                 if init.is_empty() {
                     self.out.push(';');
@@ -467,11 +468,12 @@ impl Printer<'_> {
             StmtKind::Break => self.out.push_str("break;"),
             StmtKind::Continue => self.out.push_str("continue;"),
             StmtKind::Empty => self.out.push(';'),
-            StmtKind::Switch {
-                value,
-                cases,
-                default,
-            } => {
+            StmtKind::Switch(b) => {
+                let SwitchStmt {
+                    value,
+                    cases,
+                    default,
+                } = &**b;
                 self.out.push_str("switch (");
                 self.expr(*value, true);
                 self.out.push_str(") {\n");
@@ -506,7 +508,8 @@ impl Printer<'_> {
                     self.other_decl(*d);
                 }
             }
-            StmtKind::StaticIf { cond, then, els } => {
+            StmtKind::StaticIf(b) => {
+                let StaticIfStmt { cond, then, els } = &**b;
                 self.static_cond(cond);
                 self.out.push_str(" {\n");
                 self.indent += 1;
@@ -516,9 +519,7 @@ impl Printer<'_> {
                 self.indent -= 1;
                 self.line_start();
                 self.out.push('}');
-                if els.len() == 1
-                    && matches!(self.ast().stmt(els[0]).kind, StmtKind::StaticIf { .. })
-                {
+                if els.len() == 1 && matches!(self.ast().stmt(els[0]).kind, StmtKind::StaticIf(_)) {
                     self.out.push_str(" else ");
                     self.stmt_inline(els[0]);
                 } else if !els.is_empty() {

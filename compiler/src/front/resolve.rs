@@ -276,15 +276,18 @@ impl Resolver<'_> {
                 StmtKind::Block(items) | StmtKind::Group(items) => work.extend(items),
                 StmtKind::If { then, els, .. } => work.extend(std::iter::once(*then).chain(*els)),
                 StmtKind::While { body, .. } | StmtKind::DoWhile { body, .. } => work.push(*body),
-                StmtKind::For { init, body, .. } => {
+                StmtKind::For(b) => {
+                    let ForStmt { init, body, .. } = &**b;
                     work.extend(init);
                     work.push(*body);
                 }
-                StmtKind::StaticIf { then, els, .. } => {
+                StmtKind::StaticIf(b) => {
+                    let StaticIfStmt { then, els, .. } = &**b;
                     work.extend(then);
                     work.extend(els);
                 }
-                StmtKind::Switch { cases, default, .. } => {
+                StmtKind::Switch(b) => {
+                    let SwitchStmt { cases, default, .. } = &**b;
                     work.extend(cases.iter().map(|c| c.body));
                     work.extend(*default);
                 }

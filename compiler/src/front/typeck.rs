@@ -2022,12 +2022,13 @@ impl Checker<'_> {
                 self.loop_depth -= 1;
                 self.cond(*cond);
             }
-            StmtKind::For {
-                init,
-                cond,
-                step,
-                body,
-            } => {
+            StmtKind::For(b) => {
+                let ForStmt {
+                    init,
+                    cond,
+                    step,
+                    body,
+                } = &**b;
                 self.push_scope();
                 for &i in init {
                     self.stmt(i);
@@ -2052,11 +2053,7 @@ impl Checker<'_> {
                 self.loop_depth -= 1;
                 self.pop_scope();
             }
-            StmtKind::Switch {
-                value,
-                cases,
-                default,
-            } => self.switch(*value, cases, *default),
+            StmtKind::Switch(b) => self.switch(b.value, &b.cases, b.default),
             StmtKind::Return(v) => {
                 let ret = self.ctx.ret;
                 match v {
@@ -2106,7 +2103,8 @@ impl Checker<'_> {
             }
             StmtKind::Empty => {}
             StmtKind::StaticAssert { cond, msg } => self.static_assert(*cond, *msg),
-            StmtKind::StaticIf { cond, then, els } => {
+            StmtKind::StaticIf(b) => {
+                let StaticIfStmt { cond, then, els } = &**b;
                 let taken = match cond {
                     StaticCond::Version(n, _) => version_holds(self.name(*n), self.options),
                     StaticCond::If(e) => {
@@ -2188,7 +2186,8 @@ impl Checker<'_> {
             StmtKind::Block(items) | StmtKind::Group(items) => {
                 items.iter().all(|&i| self.falls_through(i))
             }
-            StmtKind::StaticIf { then, els, .. } => {
+            StmtKind::StaticIf(b) => {
+                let StaticIfStmt { then, els, .. } = &**b;
                 let taken = self.static_if_branch(s);
                 (if taken { then } else { els })
                     .iter()
@@ -2204,16 +2203,17 @@ impl Checker<'_> {
             StmtKind::While { cond, body } | StmtKind::DoWhile { body, cond } => {
                 self.konst(*cond) != Some(1) || self.has_break(*body)
             }
-            StmtKind::For { cond, body, .. } => {
+            StmtKind::For(b) => {
+                let ForStmt { cond, body, .. } = &**b;
                 let infinite = cond.map(|c| self.konst(c) == Some(1)).unwrap_or(true);
                 !infinite || self.has_break(*body)
             }
-            StmtKind::Switch { cases, default, .. } => match default {
+            StmtKind::Switch(b) => match &b.default {
                 None => true,
                 Some(d) => {
                     self.falls_through(*d)
                         || self.has_break(*d)
-                        || cases
+                        || b.cases
                             .iter()
                             .any(|c| self.falls_through(c.body) || self.has_break(c.body))
                 }
@@ -2232,7 +2232,8 @@ impl Checker<'_> {
             StmtKind::Block(items) | StmtKind::Group(items) => {
                 items.iter().any(|&i| self.has_break(i))
             }
-            StmtKind::StaticIf { then, els, .. } => {
+            StmtKind::StaticIf(b) => {
+                let StaticIfStmt { then, els, .. } = &**b;
                 let taken = self.static_if_branch(s);
                 (if taken { then } else { els })
                     .iter()
