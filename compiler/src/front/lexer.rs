@@ -95,7 +95,8 @@ impl Lexer<'_> {
                 while is_ident_char(self.peek(0)) {
                     self.pos += 1;
                 }
-                let kind = TokenKind::keyword(self.text(start)).unwrap_or(TokenKind::Ident);
+                let kind = TokenKind::keyword_bytes(&self.src[start..self.pos])
+                    .unwrap_or(TokenKind::Ident);
                 self.push(kind, start);
             } else if b.is_ascii_digit() {
                 self.number(start);
@@ -610,6 +611,22 @@ mod tests {
                 ShlEq, IntLit, Semi, RBrace, Eof
             ]
         );
+    }
+
+    #[test]
+    fn token_ranges_and_overlong_tokens() {
+        let mut out = Vec::new();
+        let mut diags = Diagnostics::default();
+        lex_file(FileId(0), "ab  0x1F\n\"xyz\"", &mut out, &mut diags);
+        let ranges: Vec<(u32, u32)> = out.iter().map(|t| (t.start, t.end())).collect();
+        assert_eq!(ranges, vec![(0, 2), (4, 8), (9, 14), (14, 14)]);
+        // An identifier of 16 MiB is one byte too long for a token.
+        let long = "a".repeat(Token::MAX_LEN as usize + 1);
+        let (k, e) = lex(&long);
+        assert_eq!(k, vec![Ident, Eof]);
+        assert_eq!(e, vec!["token is longer than 16 MiB".to_string()]);
+        let (_, e) = lex(&long[1..]);
+        assert!(e.is_empty(), "{e:?}");
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub struct Builder {
     terminated: Vec<bool>,
     var_types: Vec<ir::Type>,
     defs: HashMap<(Var, BlockId), Value>,
+    /// Per variable: the block of its latest `write_var` and the value written, in front
+    /// of `defs` (reads in that block skip the hash map); moved into `defs` when the
+    /// variable is next written in another block. `NO_BLOCK` when never written.
+    last_def: Vec<(BlockId, Value)>,
     /// Per block: its incomplete phis (while it is not sealed).
     incomplete: Vec<Vec<(Var, Value)>>,
     /// Per instruction: the value a removed trivial phi was replaced by.
@@ -40,6 +44,8 @@ pub struct Builder {
     pending: Vec<(Var, Value)>,
     /// Scratch list of [`Builder::lookup`] (kept to reuse its allocation).
     visited: Vec<BlockId>,
+    /// Work list of [`Builder::try_remove_trivial_phi`] (kept to reuse its allocation).
+    phi_work: Vec<Value>,
     /// Scratch tables of [`Builder::finish`] (kept to reuse their allocations).
     reach: Vec<bool>,
     block_map: Vec<Option<BlockId>>,
@@ -47,6 +53,7 @@ pub struct Builder {
 }
 
 const NOT_PHI: u32 = u32::MAX;
+const NO_BLOCK: BlockId = BlockId(u32::MAX);
 
 impl Builder {
     /// Starts a function: block 0 is the entry, holding one `Param` per parameter.
@@ -58,12 +65,14 @@ impl Builder {
             terminated: Vec::new(),
             var_types: Vec::new(),
             defs: HashMap::default(),
+            last_def: Vec::new(),
             incomplete: Vec::new(),
             alias: Vec::new(),
             phi_block: Vec::new(),
             phi_users: HashMap::default(),
             pending: Vec::new(),
             visited: Vec::new(),
+            phi_work: Vec::new(),
             reach: Vec::new(),
             block_map: Vec::new(),
             inst_map: Vec::new(),
@@ -82,6 +91,7 @@ impl Builder {
         self.terminated.clear();
         self.var_types.clear();
         self.defs.clear();
+        self.last_def.clear();
         self.incomplete.clear();
         self.alias.clear();
         self.phi_block.clear();
@@ -168,12 +178,17 @@ impl Builder {
 
     pub fn new_var(&mut self, ty: ir::Type) -> Var {
         self.var_types.push(ty);
+        self.last_def.push((NO_BLOCK, InstId(0)));
         Var(self.var_types.len() as u32 - 1)
     }
 
     pub fn write_var(&mut self, var: Var, value: Value) {
         let cur = self.cur;
-        self.defs.insert((var, cur), value);
+        let last = &mut self.last_def[var.0 as usize];
+        if last.0 != cur && last.0 != NO_BLOCK {
+            self.defs.insert((var, last.0), last.1);
+        }
+        *last = (cur, value);
     }
 
     pub fn read_var(&mut self, var: Var) -> Value {
@@ -208,6 +223,12 @@ impl Builder {
         visited.clear();
         let mut b = block;
         let val = loop {
+            // The latest write wins over `defs`, which may hold an older value (or a phi
+            // made by a read before the write) for the same block.
+            let (last_block, last) = self.last_def[var.0 as usize];
+            if last_block == b {
+                break self.resolve(last);
+            }
             if let Some(&v) = self.defs.get(&(var, b)) {
                 break self.resolve(v);
             }
@@ -313,7 +334,9 @@ impl Builder {
     /// Replaces `phi` by its only operand when it has one (besides itself), then checks
     /// the phis that used it, with a work list.
     fn try_remove_trivial_phi(&mut self, phi: Value) {
-        let mut work = vec![phi];
+        let mut work = std::mem::take(&mut self.phi_work);
+        work.clear();
+        work.push(phi);
         while let Some(phi) = work.pop() {
             if self.alias[phi.index()].is_some() || !self.is_phi(phi) {
                 continue;
@@ -364,6 +387,7 @@ impl Builder {
                 }
             }
         }
+        self.phi_work = work;
     }
 
     /// Declares that every predecessor of `block` is known.
