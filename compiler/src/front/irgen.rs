@@ -37,6 +37,10 @@ use crate::ir::{
 use meteor_linker::Target;
 
 pub fn run(c: &mut Compilation) {
+    // Long done (it ran while names were resolved); joining it is immediate.
+    if let Some(w) = c.front.warmup.take() {
+        w.finish();
+    }
     if c.options.print.ir {
         // The module is printed whole, so its bodies are generated before the back end
         // takes them.

@@ -104,6 +104,9 @@ pub struct FrontState {
     pub types: types::Types,
     /// Types, conversions and call targets of expressions (typeck).
     pub typed: sema::Typed,
+    /// Faults in the per-expression tables of `typed` (reserved by the parser, filled by
+    /// type checking) on the idle core while names are resolved; joined by IR generation.
+    pub warmup: Option<prefault::Prefault>,
 }
 
 /// Maximum nesting of expressions/statements before the parser reports an error instead

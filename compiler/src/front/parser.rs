@@ -40,6 +40,23 @@ pub fn run(c: &mut Compilation) {
         super::prefault::Prefault::start(super::prefault::Prefault::enabled(&c.options), regions);
     parse_all(&c.sources, &mut c.front, &mut c.diags);
     prefault.finish();
+    // Type checking fills one entry per expression in each of these tables: reserve them
+    // now and fault them in while names are resolved (`check_all` sizes them with
+    // `resize`, which keeps the reservation).
+    let n = c.front.ast.exprs.len();
+    let typed = &mut c.front.typed;
+    typed.expr_ty.reserve_exact(n);
+    typed.expr_target.reserve_exact(n);
+    typed.expr_res.reserve_exact(n);
+    let regions = vec![
+        super::prefault::spare_region(&mut typed.expr_ty, n),
+        super::prefault::spare_region(&mut typed.expr_target, n),
+        super::prefault::spare_region(&mut typed.expr_res, n),
+    ];
+    c.front.warmup = Some(super::prefault::Prefault::start(
+        super::prefault::Prefault::enabled(&c.options),
+        regions,
+    ));
     if c.options.print.ast {
         let text = super::printer::print_all(&c.front, &c.sources);
         c.printed.push_str(&text);

@@ -87,9 +87,13 @@ pub fn check_all(
         ..
     } = front;
     let n = ast.exprs.len();
-    typed.expr_ty = vec![Types::ERROR; n];
-    typed.expr_target = vec![Types::ERROR; n];
-    typed.expr_res = vec![Res::Unresolved; n];
+    // `resize` keeps the capacity the parser reserved (and had faulted in) for these.
+    typed.expr_ty.clear();
+    typed.expr_ty.resize(n, Types::ERROR);
+    typed.expr_target.clear();
+    typed.expr_target.resize(n, Types::ERROR);
+    typed.expr_res.clear();
+    typed.expr_res.resize(n, Res::Unresolved);
     // The dense expression-keyed side tables (constants, calls) cover every id from the
     // start: no regrowth by copying. The sparse ones grow to their largest id (with 2 MiB
     // OS pages an untouched zeroed table still costs its zeroing).
