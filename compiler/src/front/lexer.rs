@@ -17,11 +17,17 @@ pub fn run(c: &mut Compilation) {
     // touched, so it costs address space, not memory).
     let bytes: usize = c.sources.iter().map(|(_, f)| f.text.len()).sum();
     store.tokens.reserve(bytes / 2 + 16);
+    // Fault in about one token per three bytes on the idle core while lexing.
+    let prefault = super::prefault::Prefault::start(
+        super::prefault::Prefault::enabled(&c.options),
+        vec![super::prefault::spare_region(&mut store.tokens, bytes / 3)],
+    );
     for (id, file) in c.sources.iter() {
         let start = store.tokens.len() as u32;
         lex_file(id, &file.text, &mut store.tokens, &mut c.diags);
         store.file_ranges.push((start, store.tokens.len() as u32));
     }
+    prefault.finish();
     c.front.tokens = store;
 }
 

@@ -2,9 +2,10 @@
 //!
 //! Code map (each pass is `pub fn run(c: &mut Compilation)`):
 //! - [`lexer`]: every source file → one token array ([`token`]), comments dropped.
-//! - [`prefault`]: while parsing, a helper thread faults in the reserved AST arrays ahead
-//!   of the main thread (kernel page zeroing, on the idle core); while names are
-//!   resolved, another faults in type checking's per-expression tables (`warmup`).
+//! - [`prefault`]: while lexing and parsing, a helper thread faults in the reserved token
+//!   and AST arrays ahead of the main thread (kernel page zeroing, on the idle core);
+//!   while names are resolved, another faults in type checking's per-expression tables
+//!   (`warmup`).
 //! - [`parser`]: tokens → AST ([`ast`], all nodes in arenas indexed by `u32` newtypes).
 //!   Only user files and the modules they (transitively) import are parsed.
 //!   [`printer`] turns the AST back into Vox source for `--print-ast`.
