@@ -1,10 +1,11 @@
 //! Faulting in fresh memory on the idle core.
 //!
 //! Until IR generation starts the back-end worker, the second core is idle, while the main
-//! thread spends much of parsing and type checking in the kernel, zeroing the fresh pages
-//! of the AST arrays and of the per-expression tables as it first writes them. Those are
-//! reserved ahead (sized from the token count, then from the expression count), so their
-//! addresses are known before they are filled: [`Prefault::start`] has a helper thread ask the kernel to fault them in
+//! thread spends much of lexing, parsing and type checking in the kernel, zeroing the
+//! fresh pages of the token array, the AST arrays and the per-expression tables as it
+//! first writes them. Those are reserved ahead (sized from the source length, the token
+//! count, then the expression count), so their addresses are known before they are
+//! filled: [`Prefault::start`] has a helper thread ask the kernel to fault them in
 //! (`MADV_POPULATE_WRITE`, Linux 5.14+) ahead of the main thread, in chunks, until the
 //! regions are done or the pass that owns them calls [`Prefault::finish`].
 //!
