@@ -1355,14 +1355,7 @@ impl Checker<'_> {
     fn symbols(&mut self) {
         for f in self.sema.funcs.clone() {
             let decl = self.ast.decl(f);
-            let name = self.name(decl.name).to_string();
-            let kind = self
-                .typed
-                .func_kind
-                .get(&f)
-                .cloned()
-                .unwrap_or(FuncKind::Defined);
-            let sym = if kind == FuncKind::Defined {
+            let sym = if self.is_defined_func(f) {
                 let m = self.sema.decl_module[&f];
                 let module = &self.sema.modules[m.index()];
                 let mut prefix = module.name.clone();
@@ -1384,19 +1377,9 @@ impl Checker<'_> {
                     .and_then(|s| s.get(&decl.name))
                     .map(|v| v.len() > 1)
                     .unwrap_or(false);
-                if overloaded {
-                    let ps: Vec<String> = self
-                        .typed
-                        .func_sig
-                        .get(&f)
-                        .map(|s| s.params.iter().map(|&t| self.types.name(t)).collect())
-                        .unwrap_or_default();
-                    format!("{prefix}.{name}({})", ps.join(","))
-                } else {
-                    format!("{prefix}.{name}")
-                }
+                self.defined_func_symbol(f, &prefix, overloaded)
             } else {
-                name
+                self.name(decl.name).to_string()
             };
             self.typed.func_symbol.insert(f, sym);
         }
@@ -1699,35 +1682,42 @@ impl Checker<'_> {
         r
     }
 
+    /// A function with a body of ours (not external: those keep their plain names).
+    fn is_defined_func(&self, f: DeclId) -> bool {
+        self.typed
+            .func_kind
+            .get(&f)
+            .is_none_or(|k| *k == FuncKind::Defined)
+    }
+
+    /// `prefix.name`, with the parameter types appended (`prefix.name(i32,u8*)`) when the
+    /// name is overloaded in its scope.
+    fn defined_func_symbol(&self, f: DeclId, prefix: &str, overloaded: bool) -> String {
+        let name = self.name(self.ast.decl(f).name);
+        if !overloaded {
+            return format!("{prefix}.{name}");
+        }
+        let params: Vec<String> = self
+            .typed
+            .func_sig
+            .get(&f)
+            .map(|s| s.params.iter().map(|&t| self.types.name(t)).collect())
+            .unwrap_or_default();
+        format!("{prefix}.{name}({})", params.join(","))
+    }
+
     /// Gives a function declared in a body its symbol (`prefix.name`, made unique) and
     /// lists it for IR generation.
     fn local_func_symbol(&mut self, f: DeclId, prefix: &str, overloaded: bool) {
         if !self.typed.func_sig.contains_key(&f) {
             return;
         }
-        let decl = self.ast.decl(f);
-        let name = self.name(decl.name).to_string();
-        let kind = self
-            .typed
-            .func_kind
-            .get(&f)
-            .cloned()
-            .unwrap_or(FuncKind::Defined);
-        let sym = if kind == FuncKind::Defined {
+        let sym = if self.is_defined_func(f) {
             if self.local_symbols.is_empty() {
                 let module_level: Vec<String> = self.typed.func_symbol.values().cloned().collect();
                 self.local_symbols.extend(module_level);
             }
-            let mut base = format!("{prefix}.{name}");
-            if overloaded {
-                let ps: Vec<String> = self
-                    .typed
-                    .func_sig
-                    .get(&f)
-                    .map(|s| s.params.iter().map(|&t| self.types.name(t)).collect())
-                    .unwrap_or_default();
-                base = format!("{base}({})", ps.join(","));
-            }
+            let base = self.defined_func_symbol(f, prefix, overloaded);
             let mut sym = base.clone();
             let mut n = 2;
             while self.local_symbols.contains(&sym) {
@@ -1737,7 +1727,7 @@ impl Checker<'_> {
             self.local_symbols.insert(sym.clone());
             sym
         } else {
-            name
+            self.name(self.ast.decl(f).name).to_string()
         };
         self.typed.func_symbol.insert(f, sym);
         self.typed.local_funcs.push(f);
