@@ -1,4 +1,4 @@
-//! Freeing: the local fast path (push on the page's `local_free`, no atomics), the
+//! Freeing: the local fast path (push on the page's `free`, no atomics), the
 //! generic local path (full pages, aligned pointers), cross-thread frees (one atomic push
 //! on the page's `thread_free`, or the heap's delayed list for full pages) and huge blocks.
 
@@ -26,12 +26,20 @@ pub(crate) unsafe fn free(p: *mut u8) {
         let page = page_of(seg, p);
         if (*page).flags == 0 {
             let block = p as *mut Block;
-            (*block).next = (*page).local_free;
-            (*page).local_free = block;
+            // straight back on `free`: the next allocation of the class reuses the block
+            // just freed, still in cache. Only while `free` holds fresh (known-zero)
+            // blocks do frees wait in `local_free` (invariant 7).
+            let list = if (*page).free_is_zero {
+                &raw mut (*page).local_free
+            } else {
+                &raw mut (*page).free
+            };
+            (*block).next = *list;
+            *list = block;
             (*page).used -= 1;
             // a page already retired is the only page of its class (`page_queue`
             // invariant): `page::retire` would keep it again
-            if (*page).used == 0 && (*page).retire_expire == 0 {
+            if ((*page).used | (*page).retire_expire as u32) == 0 {
                 retire_local(page);
             }
             return;

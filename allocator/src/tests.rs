@@ -92,14 +92,91 @@ fn direct_cache_and_local_free_list() {
             "24 and 32 bytes share the 32-byte class"
         );
         let used = (*page).used;
+        let fresh = (*page).free_is_zero;
         mt_free(p as _);
         assert_eq!((*page).used, used - 1);
+        let head = if fresh {
+            (*page).local_free
+        } else {
+            (*page).free
+        };
         assert_eq!(
-            (*page).local_free as *mut u8,
-            p,
-            "same-thread free goes to local_free"
+            head as *mut u8, p,
+            "same-thread free goes to free (local_free while free holds fresh blocks)"
         );
     }
+}
+
+#[test]
+fn a_freed_block_is_the_next_one_allocated() {
+    std::thread::spawn(|| {
+        let size = 1200; // a size class no other test uses
+        let first = mt_malloc(size) as *mut u8;
+        // SAFETY: the thread's own heap, page and blocks.
+        unsafe {
+            let page = page_of(segment_of(first), first);
+            let mut taken = vec![first];
+            while !(*page).free.is_null() {
+                taken.push(mt_malloc(size) as *mut u8);
+            }
+            let a = taken.pop().unwrap();
+            let b = taken.pop().unwrap();
+            mt_free(a as _);
+            mt_free(b as _);
+            // `free` ran dry: the frees waiting in `local_free` become `free`
+            assert_eq!(mt_malloc(size) as *mut u8, b);
+            assert!(!(*page).free_is_zero);
+            assert_eq!((*page).free as *mut u8, a);
+            // with `free` not empty, a free goes on top of it and comes back first
+            // (the block just freed is the one in cache), not after the older `a`
+            mt_free(b as _);
+            assert_eq!((*page).free as *mut u8, b);
+            assert_eq!(mt_malloc(size) as *mut u8, b, "last freed, first reused");
+            assert_eq!(mt_malloc(size) as *mut u8, a);
+            mt_free(a as _);
+            mt_free(b as _);
+            for p in taken {
+                mt_free(p as _);
+            }
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn a_block_freed_while_free_holds_fresh_blocks_is_zeroed_by_calloc() {
+    std::thread::spawn(|| {
+        let size = 1700; // a size class no other test uses
+        let p = mt_malloc(size) as *mut u8;
+        // SAFETY: the thread's own page and blocks.
+        unsafe {
+            let page = page_of(segment_of(p), p);
+            assert!(
+                (*page).free_is_zero && !(*page).free.is_null(),
+                "a fresh page of a fresh thread holds known-zero blocks"
+            );
+            fill(p, size, 0xA5);
+            mt_free(p as _);
+            assert!((*page).free_is_zero, "the dirty block did not join `free`");
+            let mut v = Vec::new();
+            loop {
+                let z = mt_calloc(1, size) as *mut u8;
+                for i in 0..size {
+                    assert_eq!(*z.add(i), 0, "block {z:?} byte {i}");
+                }
+                v.push(z);
+                if z == p {
+                    break;
+                }
+            }
+            for z in v {
+                mt_free(z as _);
+            }
+        }
+    })
+    .join()
+    .unwrap();
 }
 
 #[test]
@@ -614,8 +691,14 @@ fn own_frees_are_reused_without_the_slow_path() {
             while !(*page).free.is_null() {
                 taken.push(mt_malloc(48) as usize);
             }
+            let fresh = (*page).free_is_zero;
             mt_free(first);
-            assert_eq!((*page).local_free as usize, first as usize);
+            let head = if fresh {
+                (*page).local_free
+            } else {
+                (*page).free
+            };
+            assert_eq!(head as usize, first as usize);
             let slow = (*heap).generic_count;
             assert_eq!(mt_malloc(48), first, "the freed block comes back");
             assert_eq!((*heap).generic_count, slow, "without the generic path");

@@ -112,9 +112,12 @@ pub(crate) enum PageKind {
 #[repr(C, align(64))]
 pub(crate) struct Page {
     // ---- line 0, owner only: allocation and local free ----
-    /// Allocation pops from here.
+    /// Allocation pops from here; the owner's fast-path frees push here (LIFO reuse).
+    /// Kept right before `local_free`: the free fast path's choice between the two then
+    /// compiles to an address indexed by `free_is_zero`, not a branch.
     pub free: *mut Block,
-    /// Same-thread frees push here (no atomics); moved to `free` when it runs dry.
+    /// The owner's frees while `free` holds fresh blocks, and its slow-path frees (no
+    /// atomics); moved to `free` when it runs dry.
     pub local_free: *mut Block,
     /// Blocks handed out and not yet collected back (includes pending thread frees).
     pub used: u32,
