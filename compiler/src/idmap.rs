@@ -61,6 +61,18 @@ impl<K: DenseId, V> IdMap<K, V> {
         }
     }
 
+    /// An empty map whose slot table covers ids `0..ids` (zeroed memory, as in
+    /// [`IdMap::with_id_capacity`]), with room for `entries` entries: for a map whose keys
+    /// are a known subset of the ids (functions among declarations). More entries than
+    /// that still fit: the entry arrays then grow as vectors do.
+    pub fn with_capacity(ids: usize, entries: usize) -> Self {
+        IdMap {
+            slots: vec![0; ids],
+            keys: Vec::with_capacity(entries),
+            values: Vec::with_capacity(entries),
+        }
+    }
+
     #[inline]
     fn slot(&self, k: K) -> Option<usize> {
         match self.slots.get(k.index()) {

@@ -335,7 +335,9 @@ impl Session {
         match path.extension().and_then(|e| e.to_str()) {
             Some("har") => self.add_har(&shown, &text),
             Some("vx") => {
-                self.add_source(&shown, &text);
+                // The text moves into the source table: no copy of a large file.
+                self.sources
+                    .add(SourceFile::new(shown, text, FileOrigin::User));
                 Ok(())
             }
             _ => Err(SourceError(format!(

@@ -36,7 +36,10 @@ impl SourceFile {
     pub fn new(path: impl Into<String>, text: impl Into<String>, origin: FileOrigin) -> Self {
         let path = path.into();
         let text = text.into();
-        let mut line_starts = vec![0u32];
+        // Sized once (counting is cheaper than growing a large table step by step).
+        let lines = text.bytes().filter(|&b| b == b'\n').count();
+        let mut line_starts = Vec::with_capacity(lines + 1);
+        line_starts.push(0u32);
         for (i, b) in text.bytes().enumerate() {
             if b == b'\n' {
                 line_starts.push(i as u32 + 1);

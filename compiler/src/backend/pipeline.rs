@@ -249,7 +249,12 @@ fn use_thread(options: &Options, bodies: usize) -> bool {
 impl Sink {
     /// A sink for a program of about `bodies` function bodies.
     pub fn new(options: &Options, bodies: usize) -> Sink {
-        let worker = Box::new(Worker::new(options));
+        let mut worker = Box::new(Worker::new(options));
+        // The mirror and the ABI table hold every function: sized once (growing them by
+        // doubling took a fresh block, and its page faults, per step).
+        worker.m.functions.reserve_exact(bodies);
+        worker.abi.reserve_exact(bodies);
+        worker.code.ranges.reserve_exact(bodies);
         let mode = if use_thread(options, bodies) {
             let (tx, rx) = mpsc::channel::<Job>();
             let spawned = std::thread::Builder::new()

@@ -56,7 +56,7 @@ pub fn run(c: &mut Compilation) {
     }
     // Every body goes to the back end as soon as it is generated (see `backend::pipeline`).
     let nfuncs = c.front.sema.funcs.len() + c.front.typed.local_funcs.len();
-    let mut sink = backend::pipeline::Sink::new(&c.options, nfuncs + 1);
+    let mut sink = backend::pipeline::Sink::new(&c.options, nfuncs + ENTRY_FUNCS);
     let (module, errors) = generate_into(&c.front, &c.options, Some(&mut sink));
     for e in errors {
         check(c, Err(e));
@@ -89,6 +89,10 @@ pub fn generate(front: &FrontState, options: &Options) -> ir::Module {
     generate_into(front, options, None).0
 }
 
+/// Functions the synthesized entry adds to the declared ones: itself and the exit it
+/// calls (`exit_group`, `exit` or `ExitProcess`).
+const ENTRY_FUNCS: usize = 2;
+
 /// Builds the IR module of a type-checked program. With a `sink`, every body goes to the
 /// back end as soon as it is generated (its function in the module keeps an empty body),
 /// after `ir::verify_function` in debug builds; the second result lists the bodies that
@@ -112,6 +116,10 @@ pub fn generate_into(
         sink,
         invalid: Vec::new(),
     };
+    // Every declared function, plus the entry's: sized once, not grown by doubling.
+    g.module
+        .functions
+        .reserve_exact(front.sema.funcs.len() + front.typed.local_funcs.len() + ENTRY_FUNCS);
     g.declare_functions();
     g.declare_globals();
     for &f in front.sema.funcs.iter().chain(&front.typed.local_funcs) {

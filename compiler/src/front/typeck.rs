@@ -99,6 +99,22 @@ pub fn check_all(
     // OS pages an untouched zeroed table still costs its zeroing).
     typed.expr_const = IdMap::with_id_capacity(n);
     typed.calls = IdMap::with_id_capacity(n);
+    // Per-function and per-local tables, sized once from the declaration counts (they
+    // were the largest vectors still growing by doubling, each step a copy into fresh
+    // memory). Functions declared in bodies, if any, grow the function tables.
+    let decls = ast.decls.len();
+    let funcs = sema.funcs.len();
+    typed.func_sig = IdMap::with_capacity(decls, funcs);
+    typed.func_kind = IdMap::with_capacity(decls, funcs);
+    typed.func_symbol = IdMap::with_capacity(decls, funcs);
+    typed.func_params = IdMap::with_capacity(decls, funcs);
+    typed.var_local = IdMap::with_capacity(decls, decls - funcs.min(decls));
+    // Locals are the variable declarations plus the parameters (about one per function
+    // is a fair first guess; more grow the vectors).
+    let locals = decls + funcs;
+    typed.locals.reserve(locals);
+    typed.local_ty.reserve(locals);
+    typed.local_in_memory.reserve(locals);
     let mut ck = Checker {
         sources,
         options,
