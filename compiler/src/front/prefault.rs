@@ -7,7 +7,8 @@
 //! count, then the expression count), so their addresses are known before they are
 //! filled: [`Prefault::start`] has a helper thread ask the kernel to fault them in
 //! (`MADV_POPULATE_WRITE`, Linux 5.14+) ahead of the main thread, in chunks, until the
-//! regions are done or the pass that owns them calls [`Prefault::finish`].
+//! regions are done or the pass that owns them calls [`Prefault::finish`]. One helper
+//! thread, started at the first job and parked between jobs, serves the whole process.
 //!
 //! Sound whatever the timing: `MADV_POPULATE_WRITE` never changes the contents of memory
 //! (a page not yet present is mapped zero-filled, as the first write would have mapped
@@ -17,9 +18,9 @@
 //! no-op. Output never depends on it.
 
 use crate::compilation::Options;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, OnceLock};
 
 /// Regions smaller than this in total are not worth a thread.
 const MIN_BYTES: usize = 1 << 20;
@@ -28,10 +29,45 @@ const MIN_BYTES: usize = 1 << 20;
 const CHUNK: usize = 512 << 10;
 const PAGE: usize = 4096;
 
-/// A running (or absent) prefault helper; [`Prefault::finish`] or drop stops and joins it.
+/// A running (or absent) prefault job; [`Prefault::finish`] or drop stops it and waits
+/// until the helper has left it.
 pub struct Prefault {
     stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<()>>,
+    /// Signalled (or closed) when the helper is done with the job.
+    done: Option<Receiver<()>>,
+}
+
+/// One request to the helper thread.
+struct Job {
+    regions: Vec<(usize, usize)>,
+    stop: Arc<AtomicBool>,
+    done: SyncSender<()>,
+}
+
+/// The process's one prefault helper thread, started at the first job and then parked on
+/// its channel between jobs: lexing, parsing and type checking each hand it a job, and
+/// one thread serves them all (a thread of its own per job cost a thread start and, with
+/// 2 MiB OS pages, a fresh allocator segment whose first 2 MiB the kernel zeroed for the
+/// few bytes the thread's start allocates). `None` if the thread could not be started.
+fn helper() -> Option<&'static Sender<Job>> {
+    static HELPER: OnceLock<Option<Sender<Job>>> = OnceLock::new();
+    HELPER
+        .get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<Job>();
+            std::thread::Builder::new()
+                .name("meteor-prefault".into())
+                .spawn(move || {
+                    for job in rx {
+                        populate(&job.regions, &job.stop);
+                        // The owner waits for this reply; a full or closed channel is
+                        // no error here.
+                        let _ = job.done.try_send(());
+                    }
+                })
+                .ok()
+                .map(|_| tx)
+        })
+        .as_ref()
 }
 
 /// The not-yet-initialized capacity of `v`, at most `max_elems` elements of it, as an
@@ -65,34 +101,41 @@ impl Prefault {
         let stop = Arc::new(AtomicBool::new(false));
         let total: usize = regions.iter().map(|r| r.1).sum();
         if !enabled || !cfg!(target_os = "linux") || total < MIN_BYTES {
-            return Prefault { stop, handle: None };
+            return Prefault { stop, done: None };
         }
-        let flag = stop.clone();
-        let handle = std::thread::Builder::new()
-            .name("meteor-prefault".into())
-            .spawn(move || populate(&regions, &flag))
-            .ok();
-        Prefault { stop, handle }
+        let Some(tx) = helper() else {
+            return Prefault { stop, done: None };
+        };
+        let (done_tx, done_rx) = mpsc::sync_channel(1);
+        let job = Job {
+            regions,
+            stop: stop.clone(),
+            done: done_tx,
+        };
+        // A send fails only if the helper is gone: then there is nothing to wait for.
+        let done = tx.send(job).ok().map(|_| done_rx);
+        Prefault { stop, done }
     }
 
-    /// Stops the helper (after its current chunk) and waits for it.
+    /// Stops the job (after the helper's current chunk) and waits until the helper has
+    /// left it.
     pub fn finish(mut self) {
-        self.stop_and_join();
+        self.stop_and_wait();
     }
 
-    fn stop_and_join(&mut self) {
+    fn stop_and_wait(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            // The helper cannot panic on its own; if it somehow did, prefaulting is only
-            // an optimization, so there is nothing to report.
-            let _ = h.join();
+        if let Some(done) = self.done.take() {
+            // `Err`: the helper dropped the job (it cannot panic on its own); either way
+            // it no longer works on these regions.
+            let _ = done.recv();
         }
     }
 }
 
 impl Drop for Prefault {
     fn drop(&mut self) {
-        self.stop_and_join();
+        self.stop_and_wait();
     }
 }
 
@@ -173,10 +216,10 @@ mod tests {
     fn small_or_disabled_regions_start_no_thread() {
         let mut v: Vec<u8> = Vec::with_capacity(4096);
         let p = Prefault::start(true, vec![spare_region(&mut v, usize::MAX)]);
-        assert!(p.handle.is_none());
+        assert!(p.done.is_none());
         let mut w: Vec<u8> = Vec::with_capacity(8 << 20);
         let p2 = Prefault::start(false, vec![spare_region(&mut w, usize::MAX)]);
-        assert!(p2.handle.is_none());
+        assert!(p2.done.is_none());
         drop((p, p2));
     }
 }
