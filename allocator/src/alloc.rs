@@ -37,6 +37,8 @@ pub(crate) unsafe fn heap_malloc(heap: *mut Heap, size: usize, zero: bool) -> *m
         if !local.is_null() {
             (*page).free = local;
             (*page).local_free = core::ptr::null_mut();
+            // no `FLAG_FRESH` to clear: direct-cache pages have blocks <= FRESH_FLAG_MIN
+            debug_assert!((*page).flags & FLAG_FRESH == 0);
             (*page).free_is_zero = false;
             return pop_block(page, size, zero);
         }

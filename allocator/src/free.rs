@@ -27,15 +27,12 @@ pub(crate) unsafe fn free(p: *mut u8) {
         if (*page).flags == 0 {
             let block = p as *mut Block;
             // straight back on `free`: the next allocation of the class reuses the block
-            // just freed, still in cache. Only while `free` holds fresh (known-zero)
-            // blocks do frees wait in `local_free` (invariant 7).
-            let list = if (*page).free_is_zero {
-                &raw mut (*page).local_free
-            } else {
-                &raw mut (*page).free
-            };
-            (*block).next = *list;
-            *list = block;
+            // just freed, still in cache. `free` no longer holds only zero blocks
+            // (invariant 7; pages of larger blocks keep that knowledge with `FLAG_FRESH`,
+            // which routes their frees to the generic path meanwhile)
+            (*block).next = (*page).free;
+            (*page).free = block;
+            (*page).free_is_zero = false;
             (*page).used -= 1;
             // a page already retired is the only page of its class (`page_queue`
             // invariant): `page::retire` would keep it again

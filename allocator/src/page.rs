@@ -40,7 +40,7 @@ pub(crate) unsafe fn init(heap: *mut Heap, page: *mut Page, block_size: usize) {
     (*page).flags = 0;
     (*page).has_aligned = false;
     (*page).retire_expire = 0;
-    (*page).free_is_zero = false;
+    set_free_is_zero(page, false);
     (*page).next = ptr::null_mut();
     (*page).prev = ptr::null_mut();
     (*page).xthread_free.store(DELAY_NO, Ordering::Relaxed);
@@ -90,7 +90,22 @@ pub(crate) unsafe fn extend_free(page: *mut Page) {
     (*(b as *mut Block)).next = ptr::null_mut();
     (*page).free = start as *mut Block;
     (*page).capacity += n as u32;
-    (*page).free_is_zero = (*page).is_zero_init;
+    set_free_is_zero(page, (*page).is_zero_init);
+}
+
+/// Sets `free_is_zero`, and `FLAG_FRESH` with it for pages of blocks above
+/// `FRESH_FLAG_MIN`.
+///
+/// # Safety
+/// `page` owned by the calling thread, its `block_size` set.
+#[inline]
+pub(crate) unsafe fn set_free_is_zero(page: *mut Page, zero: bool) {
+    (*page).free_is_zero = zero;
+    if zero && (*page).block_size > FRESH_FLAG_MIN {
+        (*page).flags |= FLAG_FRESH;
+    } else {
+        (*page).flags &= !FLAG_FRESH;
+    }
 }
 
 /// Collects cross-thread frees and makes `local_free` available: when `free` is empty it
@@ -134,7 +149,7 @@ pub(crate) unsafe fn free_collect(page: *mut Page, force: bool) {
         } else {
             return;
         }
-        (*page).free_is_zero = false;
+        set_free_is_zero(page, false);
         if force && !(*page).local_free.is_null() {
             let rest = (*page).local_free;
             (*list_tail(rest)).next = (*page).free;
@@ -151,7 +166,7 @@ pub(crate) unsafe fn free_collect(page: *mut Page, force: bool) {
             (*page).free = local;
             (*page).local_free = ptr::null_mut();
         }
-        (*page).free_is_zero = false;
+        set_free_is_zero(page, false);
     } else if !tlist.is_null() {
         if !local.is_null() {
             (*list_tail(local)).next = tlist;

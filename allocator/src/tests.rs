@@ -92,25 +92,21 @@ fn direct_cache_and_local_free_list() {
             "24 and 32 bytes share the 32-byte class"
         );
         let used = (*page).used;
-        let fresh = (*page).free_is_zero;
         mt_free(p as _);
         assert_eq!((*page).used, used - 1);
-        let head = if fresh {
-            (*page).local_free
-        } else {
-            (*page).free
-        };
         assert_eq!(
-            head as *mut u8, p,
-            "same-thread free goes to free (local_free while free holds fresh blocks)"
+            (*page).free as *mut u8,
+            p,
+            "same-thread free goes onto free"
         );
+        assert!(!(*page).free_is_zero);
     }
 }
 
 #[test]
 fn a_freed_block_is_the_next_one_allocated() {
     std::thread::spawn(|| {
-        let size = 1200; // a size class no other test uses
+        let size = 1000; // a size class (1 KiB) no other test uses
         let first = mt_malloc(size) as *mut u8;
         // SAFETY: the thread's own heap, page and blocks.
         unsafe {
@@ -123,9 +119,9 @@ fn a_freed_block_is_the_next_one_allocated() {
             let b = taken.pop().unwrap();
             mt_free(a as _);
             mt_free(b as _);
-            // `free` ran dry: the frees waiting in `local_free` become `free`
-            assert_eq!(mt_malloc(size) as *mut u8, b);
             assert!(!(*page).free_is_zero);
+            assert_eq!((*page).free as *mut u8, b, "frees go onto free");
+            assert_eq!(mt_malloc(size) as *mut u8, b);
             assert_eq!((*page).free as *mut u8, a);
             // with `free` not empty, a free goes on top of it and comes back first
             // (the block just freed is the one in cache), not after the older `a`
@@ -146,8 +142,20 @@ fn a_freed_block_is_the_next_one_allocated() {
 
 #[test]
 fn a_block_freed_while_free_holds_fresh_blocks_is_zeroed_by_calloc() {
+    // 700 B: the fast-path free joins `free` and drops the zero knowledge; 1700 B (above
+    // FRESH_FLAG_MIN): the page has FLAG_FRESH, the free waits in `local_free`
     std::thread::spawn(|| {
-        let size = 1700; // a size class no other test uses
+        for size in [700usize, 1700] {
+            calloc_after_free_into_fresh_page(size);
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+fn calloc_after_free_into_fresh_page(size: usize) {
+    {
+        // size classes no other test uses, on a fresh thread
         let p = mt_malloc(size) as *mut u8;
         // SAFETY: the thread's own page and blocks.
         unsafe {
@@ -156,9 +164,14 @@ fn a_block_freed_while_free_holds_fresh_blocks_is_zeroed_by_calloc() {
                 (*page).free_is_zero && !(*page).free.is_null(),
                 "a fresh page of a fresh thread holds known-zero blocks"
             );
+            assert_eq!((*page).flags & FLAG_FRESH != 0, size > FRESH_FLAG_MIN);
             fill(p, size, 0xA5);
             mt_free(p as _);
-            assert!((*page).free_is_zero, "the dirty block did not join `free`");
+            assert_eq!(
+                (*page).free_is_zero,
+                size > FRESH_FLAG_MIN,
+                "only FLAG_FRESH pages keep knowing their free list is zero"
+            );
             let mut v = Vec::new();
             loop {
                 let z = mt_calloc(1, size) as *mut u8;
@@ -174,9 +187,7 @@ fn a_block_freed_while_free_holds_fresh_blocks_is_zeroed_by_calloc() {
                 mt_free(z as _);
             }
         }
-    })
-    .join()
-    .unwrap();
+    }
 }
 
 #[test]
@@ -691,14 +702,8 @@ fn own_frees_are_reused_without_the_slow_path() {
             while !(*page).free.is_null() {
                 taken.push(mt_malloc(48) as usize);
             }
-            let fresh = (*page).free_is_zero;
             mt_free(first);
-            let head = if fresh {
-                (*page).local_free
-            } else {
-                (*page).free
-            };
-            assert_eq!(head as usize, first as usize);
+            assert_eq!((*page).free as usize, first as usize);
             let slow = (*heap).generic_count;
             assert_eq!(mt_malloc(48), first, "the freed block comes back");
             assert_eq!((*heap).generic_count, slow, "without the generic path");

@@ -83,9 +83,19 @@ pub(crate) fn tf_push(tf: usize, block: *mut Block) -> usize {
     ((tf & !TF_OFFSET_MASK) + (1 << TF_COUNT_SHIFT)) | (block as usize & SEGMENT_MASK)
 }
 
-/// `Page::flags` bits. Both zero means the free fast path applies.
+/// `Page::flags` bits. All zero means the free fast path applies.
 pub(crate) const FLAG_IN_FULL: u8 = 1;
 pub(crate) const FLAG_HAS_ALIGNED: u8 = 2;
+/// The page's blocks are larger than `FRESH_FLAG_MIN` and its `free` list holds fresh,
+/// known-zero blocks (`free_is_zero`): local frees take the generic path, which keeps them
+/// in `local_free`, so that `calloc` of such blocks still skips the clear (the fast path
+/// pushes onto `free` and clears `free_is_zero`). Set and cleared with `free_is_zero` by
+/// `page::set_free_is_zero`.
+pub(crate) const FLAG_FRESH: u8 = 4;
+/// Pages of blocks up to this size never get `FLAG_FRESH` (clearing such a block is cheap;
+/// their frees always take the fast path). Equal to `SMALL_SIZE_MAX`: the allocation fast
+/// path, which serves only these sizes, may clear `free_is_zero` without the flag.
+pub(crate) const FRESH_FLAG_MIN: usize = SMALL_SIZE_MAX;
 
 /// A free block: the first word links to the next free block.
 #[repr(C)]
@@ -113,11 +123,9 @@ pub(crate) enum PageKind {
 pub(crate) struct Page {
     // ---- line 0, owner only: allocation and local free ----
     /// Allocation pops from here; the owner's fast-path frees push here (LIFO reuse).
-    /// Kept right before `local_free`: the free fast path's choice between the two then
-    /// compiles to an address indexed by `free_is_zero`, not a branch.
     pub free: *mut Block,
-    /// The owner's frees while `free` holds fresh blocks, and its slow-path frees (no
-    /// atomics); moved to `free` when it runs dry.
+    /// The owner's slow-path frees (full, aligned or `FLAG_FRESH` pages; no atomics);
+    /// moved to `free` when it runs dry.
     pub local_free: *mut Block,
     /// Blocks handed out and not yet collected back (includes pending thread frees).
     pub used: u32,
@@ -125,7 +133,7 @@ pub(crate) struct Page {
     pub capacity: u32,
     /// Blocks that fit in the page.
     pub reserved: u32,
-    /// `FLAG_IN_FULL` | `FLAG_HAS_ALIGNED`.
+    /// `FLAG_IN_FULL` | `FLAG_HAS_ALIGNED` | `FLAG_FRESH`.
     pub flags: u8,
     /// Every block in `free` is fresh memory from the OS (zero except its `next` word).
     pub free_is_zero: bool,
