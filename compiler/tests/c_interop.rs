@@ -122,6 +122,8 @@ impl Fb {
                 }],
                 insts: Vec::new(),
                 stack_slots: Vec::new(),
+                operands: Vec::new(),
+                phi_operands: Vec::new(),
             },
             cur: BlockId(0),
         }
@@ -275,13 +277,8 @@ fn ir_module(target: Target, suffix: &str) -> Module {
             },
             Some(t),
         );
-        let r = fb.push(
-            Inst::Call {
-                func: c,
-                args: vec![a, k],
-            },
-            Some(t),
-        );
+        let args = fb.body.push_values([a, k]);
+        let r = fb.push(Inst::Call { func: c, args }, Some(t));
         fb.push(
             Inst::MemCopy {
                 dst: out,
@@ -383,6 +380,7 @@ fn ir_module(target: Target, suffix: &str) -> Module {
             _ => p,
         })
         .collect();
+    let args = fb.body.push_values(args);
     let r = fb.push(Inst::Call { func: c, args }, Some(Type::F64));
     fb.ret(Some(r));
     m.functions.push(func(

@@ -334,13 +334,24 @@ impl<'a> Sel<'a> {
                         self.count_addr_use(*addr);
                         self.uses[value.index()] += 1;
                     }
-                    Inst::Call { args, .. } => args.iter().for_each(|a| self.uses[a.index()] += 1),
+                    Inst::Call { args, .. } => {
+                        let body = self.body;
+                        body.values(*args)
+                            .iter()
+                            .for_each(|a| self.uses[a.index()] += 1)
+                    }
                     Inst::CallIndirect { callee, args, .. } => {
                         self.uses[callee.index()] += 1;
-                        args.iter().for_each(|a| self.uses[a.index()] += 1);
+                        let body = self.body;
+                        body.values(*args)
+                            .iter()
+                            .for_each(|a| self.uses[a.index()] += 1);
                     }
                     Inst::Phi { incoming } => {
-                        incoming.iter().for_each(|(_, v)| self.uses[v.index()] += 1)
+                        let body = self.body;
+                        body.incoming(*incoming)
+                            .iter()
+                            .for_each(|(_, v)| self.uses[v.index()] += 1)
                     }
                     Inst::FCmp { lhs, rhs, .. } => {
                         self.uses[lhs.index()] += 1;
@@ -838,7 +849,12 @@ impl<'a> Sel<'a> {
                 break;
             };
             let dst = self.vreg_of[i.index()];
-            let Some(&(_, v)) = incoming.iter().filter(|(b, _)| *b == pred).nth(occurrence) else {
+            let Some(&(_, v)) = body
+                .incoming(*incoming)
+                .iter()
+                .filter(|(b, _)| *b == pred)
+                .nth(occurrence)
+            else {
                 continue;
             };
             let ty = self.ty(i);
@@ -1227,6 +1243,8 @@ impl<'a> Sel<'a> {
                 let dst = if used { Some(dst) } else { None };
                 let agg = self.agg_result(data.ty);
                 self.arg_tys = self.m.func(*func).sig.params.clone();
+                let body = self.body;
+                let args = body.values(*args);
                 match abi.syscall {
                     Some(n) => self.syscall(abi, n, args, dst),
                     None => self.call(abi, CallTarget::Func(*func), args, dst, agg),
@@ -1245,7 +1263,8 @@ impl<'a> Sel<'a> {
                 let dst = if used { Some(dst) } else { None };
                 let agg = self.agg_result(data.ty);
                 self.arg_tys = sig.params.clone();
-                self.call(&abi, target, args, dst, agg);
+                let body = self.body;
+                self.call(&abi, target, body.values(*args), dst, agg);
             }
         }
     }

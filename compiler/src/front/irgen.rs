@@ -627,7 +627,7 @@ impl ModGen<'_> {
         let r = b.emit(
             Inst::Call {
                 func: main_id,
-                args: vec![],
+                args: ir::ValueList::default(),
             },
             if main_returns {
                 Some(ir::Type::I32)
@@ -667,13 +667,8 @@ impl ModGen<'_> {
                 }),
                 Target::WindowsX64 => self.external_exit("ExitProcess", "kernel32".into()),
             };
-            b.emit(
-                Inst::Call {
-                    func: exit,
-                    args: vec![code],
-                },
-                None,
-            );
+            let args = b.values([code]);
+            b.emit(Inst::Call { func: exit, args }, None);
             b.terminate(Terminator::Unreachable);
             (
                 if self.options.target == Target::LinuxX64 {
@@ -1878,13 +1873,8 @@ impl<'b> FnGen<'_, 'b> {
                 }
                 let f = &self.m.module.functions[fid.index()];
                 let (ret, noreturn) = (f.sig.ret, f.noreturn);
-                let v = self.b.emit(
-                    Inst::Call {
-                        func: fid,
-                        args: vals,
-                    },
-                    ret,
-                );
+                let args = self.b.values(vals);
+                let v = self.b.emit(Inst::Call { func: fid, args }, ret);
                 self.call_result(v, ret, noreturn, ret_ty)
             }
             Callee::Indirect(callee) => {
@@ -1901,11 +1891,12 @@ impl<'b> FnGen<'_, 'b> {
                     self.arg_value(*a, t, &mut vals);
                 }
                 let ret = sig.ret;
+                let args = self.b.values(vals);
                 let v = self.b.emit(
                     Inst::CallIndirect {
                         callee: cv,
                         sig: Box::new(sig),
-                        args: vals,
+                        args,
                     },
                     ret,
                 );

@@ -87,6 +87,8 @@ impl Builder {
         self.body.blocks.clear();
         self.body.insts.clear();
         self.body.stack_slots.clear();
+        self.body.operands.clear();
+        self.body.phi_operands.clear();
         self.sealed.clear();
         self.terminated.clear();
         self.var_types.clear();
@@ -150,6 +152,11 @@ impl Builder {
         self.alias.push(None);
         self.phi_block.push(NOT_PHI);
         InstId(self.body.insts.len() as u32 - 1)
+    }
+
+    /// Puts a call's arguments into the body's operand pool.
+    pub fn values(&mut self, vals: impl IntoIterator<Item = Value>) -> ir::ValueList {
+        self.body.push_values(vals)
     }
 
     /// Appends an instruction to the current block.
@@ -288,7 +295,7 @@ impl Builder {
         let ty = self.var_types[var.0 as usize];
         let phi = self.push_inst(
             Inst::Phi {
-                incoming: Vec::new(),
+                incoming: ir::PhiList::default(),
             },
             Some(ty),
         );
@@ -316,17 +323,21 @@ impl Builder {
         let block = self.phi_block[phi.index()] as usize;
         // `lookup` adds instructions and phis but never edges: the predecessors stay.
         let n = self.body.blocks[block].preds.len();
-        let mut incoming = Vec::with_capacity(n);
+        // The phi's range is reserved first: the lookups below may add operands of other
+        // phis to the pool after it.
+        let list = self
+            .body
+            .push_incoming(std::iter::repeat_n((NO_BLOCK, phi), n));
+        if let Inst::Phi { incoming } = &mut self.body.insts[phi.index()].kind {
+            *incoming = list;
+        }
         for i in 0..n {
             let p = self.body.blocks[block].preds[i];
             let v = self.lookup(var, p);
             if self.is_phi(v) {
                 self.phi_users.entry(v).or_default().push(phi);
             }
-            incoming.push((p, v));
-        }
-        if let Inst::Phi { incoming: inc } = &mut self.body.insts[phi.index()].kind {
-            *inc = incoming;
+            self.body.phi_operands[list.start as usize + i] = (p, v);
         }
         self.try_remove_trivial_phi(phi);
     }
@@ -341,9 +352,10 @@ impl Builder {
             if self.alias[phi.index()].is_some() || !self.is_phi(phi) {
                 continue;
             }
-            let Inst::Phi { incoming } = &self.body.insts[phi.index()].kind else {
+            let Inst::Phi { incoming } = self.body.insts[phi.index()].kind else {
                 continue;
             };
+            let incoming = self.body.incoming(incoming);
             let mut same: Option<Value> = None;
             let mut trivial = true;
             for &(_, op) in incoming {
@@ -464,11 +476,15 @@ impl Builder {
             blocks,
             insts,
             stack_slots,
+            operands,
+            phi_operands,
         } = &mut self.body;
         let mut out = Body {
             blocks: Vec::with_capacity(next as usize),
             insts: Vec::with_capacity(count as usize),
             stack_slots: std::mem::take(stack_slots),
+            operands: Vec::with_capacity(operands.len()),
+            phi_operands: Vec::with_capacity(phi_operands.len()),
         };
         for (bi, block) in blocks.iter_mut().enumerate() {
             if !reach[bi] {
@@ -479,11 +495,24 @@ impl Builder {
                 let mut kind = std::mem::replace(&mut data.kind, Inst::Const { value: 0 });
                 match &mut kind {
                     Inst::Phi { incoming } => {
-                        incoming.retain(|(p, _)| reach[p.index()]);
-                        for (p, v) in incoming.iter_mut() {
-                            *p = map_block(*p);
-                            *v = map_val(*v);
-                        }
+                        let start = out.phi_operands.len();
+                        out.phi_operands.extend(
+                            phi_operands[incoming.start as usize..][..incoming.len()]
+                                .iter()
+                                .filter(|(p, _)| reach[p.index()])
+                                .map(|&(p, v)| (map_block(p), map_val(v))),
+                        );
+                        *incoming = ir::PhiList {
+                            start: start as u32,
+                            len: (out.phi_operands.len() - start) as u32,
+                        };
+                    }
+                    Inst::Call { args, .. } => {
+                        *args = copy_values(&mut out.operands, operands, *args, &map_val);
+                    }
+                    Inst::CallIndirect { callee, args, .. } => {
+                        *callee = map_val(*callee);
+                        *args = copy_values(&mut out.operands, operands, *args, &map_val);
                     }
                     other => remap_operands(other, &map_val),
                 }
@@ -528,6 +557,8 @@ impl Builder {
         }
         blocks.clear();
         insts.clear();
+        operands.clear();
+        phi_operands.clear();
         self.reach = reach;
         self.block_map = block_map;
         self.inst_map = inst_map;
@@ -535,7 +566,26 @@ impl Builder {
     }
 }
 
-/// Renumbers the operands of a non-phi instruction in place.
+/// Copies a call's arguments from the builder's pool to the end of `dst`, renumbered.
+fn copy_values(
+    dst: &mut Vec<Value>,
+    src: &[Value],
+    list: ir::ValueList,
+    f: &dyn Fn(Value) -> Value,
+) -> ir::ValueList {
+    let start = dst.len();
+    dst.extend(
+        src[list.start as usize..][..list.len()]
+            .iter()
+            .map(|&v| f(v)),
+    );
+    ir::ValueList {
+        start: start as u32,
+        len: list.len,
+    }
+}
+
+/// Renumbers the inline operands of an instruction in place (not the pooled lists).
 fn remap_operands(inst: &mut Inst, f: &dyn Fn(Value) -> Value) {
     match inst {
         Inst::Param { .. }
@@ -559,22 +609,8 @@ fn remap_operands(inst: &mut Inst, f: &dyn Fn(Value) -> Value) {
             *addr = f(*addr);
             *value = f(*value);
         }
-        Inst::Call { args, .. } => {
-            for a in args.iter_mut() {
-                *a = f(*a);
-            }
-        }
-        Inst::CallIndirect { callee, args, .. } => {
-            *callee = f(*callee);
-            for a in args.iter_mut() {
-                *a = f(*a);
-            }
-        }
-        Inst::Phi { incoming } => {
-            for (_, v) in incoming.iter_mut() {
-                *v = f(*v);
-            }
-        }
+        // Operand lists live in the pool: `finish` copies them renumbered.
+        Inst::Call { .. } | Inst::CallIndirect { .. } | Inst::Phi { .. } => {}
     }
 }
 
@@ -600,10 +636,11 @@ mod tests {
         let (mut b, _) = Builder::new(&[ir::Type::I64, ir::Type::I64]);
         let dead = b.new_block();
         let v = b.iconst(ir::Type::I64, 7);
+        let args = b.values([v, v]);
         let r = b.emit(
             Inst::Call {
                 func: ir::FuncId(0),
-                args: vec![v, v],
+                args,
             },
             Some(ir::Type::I64),
         );

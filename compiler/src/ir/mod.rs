@@ -16,6 +16,9 @@
 //!   `Agg` (the address of memory holding an aggregate, see [`Type::Agg`]). Signedness
 //!   lives in the operations (`SDiv`/`UDiv`, `Slt`/`Ult`, `SExt`/`ZExt`), not in the types.
 //! - `bool` is `I8` holding 0 or 1.
+//! - Call arguments and phi inputs live out of line, in the body's `operands` and
+//!   `phi_operands` pools (`ValueList`/`PhiList` are ranges of them); every list of an
+//!   instruction lies inside its pool.
 //! - `Load`/`Store` never have an `Agg` type (aggregates are copied with `MemCopy` or with
 //!   scalar loads and stores of their fields).
 
@@ -150,9 +153,101 @@ pub struct Body {
     pub blocks: Vec<BlockData>,
     pub insts: Vec<InstData>,
     pub stack_slots: Vec<StackSlot>,
+    /// The operand pool of the calls: a [`ValueList`] is a range of it.
+    pub operands: Vec<Value>,
+    /// The incoming pool of the phis: a [`PhiList`] is a range of it.
+    pub phi_operands: Vec<(BlockId, Value)>,
+}
+
+/// A call's arguments: `len` values from `start` in [`Body::operands`] (out of line, so
+/// that an instruction stays 32 bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ValueList {
+    pub start: u32,
+    pub len: u32,
+}
+
+/// A phi's incoming `(predecessor, value)` pairs: `len` entries from `start` in
+/// [`Body::phi_operands`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PhiList {
+    pub start: u32,
+    pub len: u32,
+}
+
+impl ValueList {
+    pub fn len(self) -> usize {
+        self.len as usize
+    }
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.start as usize + self.len as usize
+    }
+}
+
+impl PhiList {
+    pub fn len(self) -> usize {
+        self.len as usize
+    }
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.start as usize + self.len as usize
+    }
 }
 
 impl Body {
+    /// The values of a list (panics on a list not of this body; `verify` checks ranges).
+    pub fn values(&self, l: ValueList) -> &[Value] {
+        &self.operands[l.range()]
+    }
+
+    pub fn values_mut(&mut self, l: ValueList) -> &mut [Value] {
+        &mut self.operands[l.range()]
+    }
+
+    /// The values of a list, or `None` when its range is outside the pool.
+    pub fn try_values(&self, l: ValueList) -> Option<&[Value]> {
+        self.operands.get(l.range())
+    }
+
+    /// Appends values to the operand pool and returns their list.
+    pub fn push_values(&mut self, vals: impl IntoIterator<Item = Value>) -> ValueList {
+        let start = self.operands.len();
+        self.operands.extend(vals);
+        ValueList {
+            start: start as u32,
+            len: (self.operands.len() - start) as u32,
+        }
+    }
+
+    /// The incoming pairs of a phi (panics on a list not of this body).
+    pub fn incoming(&self, l: PhiList) -> &[(BlockId, Value)] {
+        &self.phi_operands[l.range()]
+    }
+
+    pub fn incoming_mut(&mut self, l: PhiList) -> &mut [(BlockId, Value)] {
+        &mut self.phi_operands[l.range()]
+    }
+
+    /// The incoming pairs of a phi, or `None` when its range is outside the pool.
+    pub fn try_incoming(&self, l: PhiList) -> Option<&[(BlockId, Value)]> {
+        self.phi_operands.get(l.range())
+    }
+
+    /// Appends incoming pairs to the phi pool and returns their list.
+    pub fn push_incoming(&mut self, pairs: impl IntoIterator<Item = (BlockId, Value)>) -> PhiList {
+        let start = self.phi_operands.len();
+        self.phi_operands.extend(pairs);
+        PhiList {
+            start: start as u32,
+            len: (self.phi_operands.len() - start) as u32,
+        }
+    }
+
     pub fn inst(&self, v: InstId) -> &InstData {
         &self.insts[v.index()]
     }
@@ -189,9 +284,10 @@ pub struct InstData {
     pub ty: Option<Type>,
 }
 
-// Every function body holds one `InstData` per instruction: keep it small (rare, large
-// payloads such as an indirect call's signature live behind a box).
-const _: () = assert!(std::mem::size_of::<InstData>() <= 48);
+// Every function body holds one `InstData` per instruction: keep it small (operand lists
+// live in the body's pools, rare large payloads such as an indirect call's signature
+// behind a box).
+const _: () = assert!(std::mem::size_of::<InstData>() <= 32);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinOp {
@@ -363,19 +459,21 @@ pub enum Inst {
     SymbolAddr {
         symbol: SymbolRef,
     },
+    /// `args` is a range of [`Body::operands`].
     Call {
         func: FuncId,
-        args: Vec<Value>,
+        args: ValueList,
     },
     /// Calls through a function pointer with the given signature (boxed: indirect calls
     /// are rare, and inline the signature would make every instruction 24 bytes larger).
     CallIndirect {
         callee: Value,
         sig: Box<Signature>,
-        args: Vec<Value>,
+        args: ValueList,
     },
+    /// `incoming` is a range of [`Body::phi_operands`].
     Phi {
-        incoming: Vec<(BlockId, Value)>,
+        incoming: PhiList,
     },
 }
 

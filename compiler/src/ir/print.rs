@@ -230,18 +230,24 @@ impl Display for InstText<'_> {
             } => write!(f, "store [v{} + {}], v{}", addr.0, offset, value.0),
             Inst::StackAddr { slot } => write!(f, "stack_addr slot{}", slot.0),
             Inst::SymbolAddr { symbol } => write!(f, "symbol_addr {}", sym_text(m, *symbol)),
-            Inst::Call { func, args } => write!(f, "call @{}({})", m.func(*func).name, vals(args)),
+            Inst::Call { func, args } => write!(
+                f,
+                "call @{}({})",
+                m.func(*func).name,
+                vals(body.values(*args))
+            ),
             Inst::CallIndirect { callee, sig, args } => {
                 write!(
                     f,
                     "call_indirect v{} {}({})",
                     callee.0,
                     sig_text(sig),
-                    vals(args)
+                    vals(body.values(*args))
                 )
             }
             Inst::Phi { incoming } => {
-                let parts: Vec<String> = incoming
+                let parts: Vec<String> = body
+                    .incoming(*incoming)
                     .iter()
                     .map(|(b, v)| format!("b{}: v{}", b.0, v.0))
                     .collect();

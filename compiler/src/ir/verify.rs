@@ -200,6 +200,9 @@ fn verify_body(m: &Module, func: &Function, body: &Body) -> Result<(), String> {
                     if past_phis {
                         return Err(format!("v{}: phi after a non-phi instruction", inst.0));
                     }
+                    if body.try_incoming(*incoming).is_none() {
+                        return Err(format!("v{}: phi inputs outside the phi pool", inst.0));
+                    }
                     if incoming.len() != block.preds.len() {
                         return Err(format!(
                             "v{}: phi has {} inputs for {} predecessors",
@@ -211,6 +214,9 @@ fn verify_body(m: &Module, func: &Function, body: &Body) -> Result<(), String> {
                 }
                 Inst::Call { func: callee, args } => {
                     past_phis = true;
+                    if body.try_values(*args).is_none() {
+                        return Err(format!("v{}: call arguments outside the pool", inst.0));
+                    }
                     let Some(f) = m.functions.get(callee.index()) else {
                         return Err(format!("v{}: call to unknown function", inst.0));
                     };
@@ -224,10 +230,17 @@ fn verify_body(m: &Module, func: &Function, body: &Body) -> Result<(), String> {
                         ));
                     }
                 }
+                Inst::CallIndirect { args, .. } => {
+                    past_phis = true;
+                    if body.try_values(*args).is_none() {
+                        return Err(format!("v{}: call arguments outside the pool", inst.0));
+                    }
+                }
                 _ => past_phis = true,
             }
             verify_typed(m, body, inst)?;
             if let Inst::Phi { incoming } = &body.inst(inst).kind {
+                let incoming = body.incoming(*incoming);
                 for (k, &(p, v)) in incoming.iter().enumerate() {
                     if incoming[..k].iter().any(|&(q, w)| q == p && w != v) {
                         return Err(format!(

@@ -108,21 +108,17 @@ impl Fb {
         self.push(Inst::SymbolAddr { symbol }, Some(Type::Ptr))
     }
     pub fn call(&mut self, func: FuncId, ret: Option<Type>, args: &[Value]) -> Value {
-        self.push(
-            Inst::Call {
-                func,
-                args: args.to_vec(),
-            },
-            ret,
-        )
+        let args = self.body.push_values(args.iter().copied());
+        self.push(Inst::Call { func, args }, ret)
     }
     pub fn call_indirect(&mut self, callee: Value, sig: Signature, args: &[Value]) -> Value {
         let ret = sig.ret;
+        let args = self.body.push_values(args.iter().copied());
         self.push(
             Inst::CallIndirect {
                 callee,
                 sig: Box::new(sig),
-                args: args.to_vec(),
+                args,
             },
             ret,
         )
@@ -132,15 +128,14 @@ impl Fb {
     pub fn phi(&mut self, ty: Type) -> Value {
         self.push(
             Inst::Phi {
-                incoming: Vec::new(),
+                incoming: PhiList::default(),
             },
             Some(ty),
         )
     }
     pub fn set_phi(&mut self, phi: Value, incoming: &[(BlockId, Value)]) {
-        self.body.insts[phi.index()].kind = Inst::Phi {
-            incoming: incoming.to_vec(),
-        };
+        let incoming = self.body.push_incoming(incoming.iter().copied());
+        self.body.insts[phi.index()].kind = Inst::Phi { incoming };
     }
 
     fn terminate(&mut self, t: Terminator) {
