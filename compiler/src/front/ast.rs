@@ -12,6 +12,33 @@ super::index_type!(ExprId);
 super::index_type!(StmtId);
 super::index_type!(DeclId);
 super::index_type!(TypeExprId);
+super::index_type!(CallId);
+
+/// A 64-bit literal payload (an integer, or the bits of an `f64`) kept as two `u32`
+/// halves, so that [`ExprKind`] stays 4-byte aligned and [`Expr`] 32 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Lit64([u32; 2]);
+
+impl Lit64 {
+    pub fn from_u64(v: u64) -> Self {
+        Lit64([v as u32, (v >> 32) as u32])
+    }
+    pub fn from_f64(v: f64) -> Self {
+        Lit64::from_u64(v.to_bits())
+    }
+    pub fn u64(self) -> u64 {
+        u64::from(self.0[0]) | (u64::from(self.0[1]) << 32)
+    }
+    pub fn f64(self) -> f64 {
+        f64::from_bits(self.u64())
+    }
+}
+
+impl std::fmt::Debug for Lit64 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#x}", self.u64())
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinaryOp {
@@ -94,13 +121,14 @@ pub enum UnaryOp {
 pub enum ExprKind {
     /// An integer literal; `-` directly before a literal is folded into `negative`.
     IntLit {
-        value: u64,
+        value: Lit64,
         negative: bool,
         suffix: Option<IntTy>,
     },
     /// A floating-point literal (`1.5`, `2e3`, `42_f32`); `-` before it is folded in.
     FloatLit {
-        value: f64,
+        /// The bits of the `f64` value.
+        value: Lit64,
         suffix: Option<FloatTy>,
     },
     /// A character literal (type `u8`).
@@ -127,8 +155,9 @@ pub enum ExprKind {
         lhs: ExprId,
         rhs: ExprId,
     },
-    /// `callee(args)`, out of line so that every other expression stays small.
-    Call(Box<CallExpr>),
+    /// `callee(args)`, out of line (in `Ast::calls`) so that every other expression stays
+    /// small.
+    Call(CallId),
     Index {
         base: ExprId,
         index: ExprId,
@@ -138,10 +167,12 @@ pub enum ExprKind {
         base: ExprId,
         range: Option<(ExprId, ExprId)>,
     },
+    /// `base.name`: the name starts at `name_start` and ends where the expression ends
+    /// (see [`Expr::member_name_span`]).
     Member {
         base: ExprId,
         name: Ident,
-        name_span: Span,
+        name_start: u32,
     },
     Cast {
         ty: TypeExprId,
@@ -159,15 +190,23 @@ pub struct CallExpr {
     pub names: Vec<Option<(Ident, Span)>>,
 }
 
-/// 40 bytes (`ExprKind` 24 + `Span` 12); checked below, since the parser makes one per
-/// few tokens and every later front-end pass walks them.
+/// 32 bytes (`ExprKind` 20 + `Span` 12, all 4-byte aligned); checked below, since the
+/// parser makes one per few tokens and every later front-end pass walks them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
 }
 
-const _: () = assert!(std::mem::size_of::<Expr>() <= 40);
+const _: () = assert!(std::mem::size_of::<Expr>() <= 32);
+
+impl Expr {
+    /// The span of a member expression's name (`name_start` of `ExprKind::Member`): from
+    /// there to the end of the expression, in its file.
+    pub fn member_name_span(&self, name_start: u32) -> Span {
+        Span::new(self.span.file, name_start, self.span.end)
+    }
+}
 
 /// The condition of `#version(...)` / `#if(...)`.
 #[derive(Clone, Debug, PartialEq)]
@@ -389,6 +428,8 @@ pub struct FileAst {
 #[derive(Default, Debug)]
 pub struct Ast {
     pub exprs: Vec<Expr>,
+    /// The call expressions' callees and arguments (`ExprKind::Call` indexes this).
+    pub calls: Vec<CallExpr>,
     pub stmts: Vec<Stmt>,
     pub decls: Vec<Decl>,
     pub type_exprs: Vec<TypeExpr>,
@@ -401,6 +442,9 @@ pub struct Ast {
 impl Ast {
     pub fn expr(&self, e: ExprId) -> &Expr {
         &self.exprs[e.index()]
+    }
+    pub fn call(&self, c: CallId) -> &CallExpr {
+        &self.calls[c.index()]
     }
     pub fn stmt(&self, s: StmtId) -> &Stmt {
         &self.stmts[s.index()]

@@ -433,7 +433,7 @@ impl<'a> Parser<'a> {
             "__LINE__" => {
                 let (line, _) = self.source.line_col(t.start);
                 return Some(ExprKind::IntLit {
-                    value: u64::from(line),
+                    value: Lit64::from_u64(u64::from(line)),
                     negative: false,
                     suffix: Some(IntTy::U64),
                 });
@@ -1658,7 +1658,7 @@ impl<'a> Parser<'a> {
                     return arg;
                 }
                 ExprKind::FloatLit { value, .. } => {
-                    *value = -*value;
+                    *value = Lit64::from_f64(-value.f64());
                     self.ast.exprs[arg.index()].span = span;
                     return arg;
                 }
@@ -1713,15 +1713,13 @@ impl<'a> Parser<'a> {
                     let mut children = args.clone();
                     children.push(e);
                     names.resize(args.len(), None);
-                    e = self.mk(
-                        ExprKind::Call(Box::new(CallExpr {
-                            callee: e,
-                            args,
-                            names,
-                        })),
-                        span,
-                        &children,
-                    );
+                    let call = CallId(self.ast.calls.len() as u32);
+                    self.ast.calls.push(CallExpr {
+                        callee: e,
+                        args,
+                        names,
+                    });
+                    e = self.mk(ExprKind::Call(call), span, &children);
                 }
                 LBracket => {
                     self.bump();
@@ -1766,7 +1764,7 @@ impl<'a> Parser<'a> {
                         ExprKind::Member {
                             base: e,
                             name,
-                            name_span,
+                            name_start: name_span.start,
                         },
                         span,
                         &[e],
@@ -1824,13 +1822,14 @@ impl<'a> Parser<'a> {
                 let mut parts = Vec::new();
                 let mut cur = e;
                 loop {
-                    match self.ast.expr(cur).kind {
+                    let x = self.ast.expr(cur);
+                    match x.kind {
                         ExprKind::Member {
                             base,
                             name,
-                            name_span,
+                            name_start,
                         } => {
-                            parts.push((name, name_span));
+                            parts.push((name, x.member_name_span(name_start)));
                             cur = base;
                         }
                         ExprKind::Ident(n) => {
@@ -1864,14 +1863,17 @@ impl<'a> Parser<'a> {
             IntLit => {
                 let (value, suffix) = decode_int(self.tok_text(t)).unwrap_or((0, None));
                 ExprKind::IntLit {
-                    value,
+                    value: Lit64::from_u64(value),
                     negative: false,
                     suffix,
                 }
             }
             FloatLit => {
                 let (value, suffix) = decode_float(self.tok_text(t)).unwrap_or((0.0, None));
-                ExprKind::FloatLit { value, suffix }
+                ExprKind::FloatLit {
+                    value: Lit64::from_f64(value),
+                    suffix,
+                }
             }
             k if k.is_basic_type() => {
                 // A type in expression position (`i32.max`, `u8*.sizeof`, `i32[4].sizeof`).

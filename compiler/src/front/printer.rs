@@ -540,7 +540,7 @@ impl Printer<'_> {
     fn is_postfix(&self, e: ExprId) -> bool {
         match &self.ast().expr(e).kind {
             ExprKind::IntLit { negative, .. } => !negative,
-            ExprKind::FloatLit { value, .. } => !value.is_sign_negative(),
+            ExprKind::FloatLit { value, .. } => !value.f64().is_sign_negative(),
             ExprKind::Unary { op, .. } => matches!(op, UnaryOp::PostInc | UnaryOp::PostDec),
             ExprKind::Binary { .. } | ExprKind::Assign { .. } | ExprKind::Cast { .. } => false,
             _ => true,
@@ -570,13 +570,13 @@ impl Printer<'_> {
                 if *negative {
                     self.out.push('-');
                 }
-                let _ = write!(self.out, "{value}");
+                let _ = write!(self.out, "{}", value.u64());
                 if let Some(s) = suffix {
                     self.out.push_str(IntTy::name(*s));
                 }
             }
             ExprKind::FloatLit { value, suffix } => {
-                let mut t = format!("{value:?}");
+                let mut t = format!("{:?}", value.f64());
                 if t.contains("inf") || t.contains("NaN") {
                     t = "0.0".into();
                 }
@@ -651,7 +651,7 @@ impl Printer<'_> {
                     callee,
                     args,
                     names,
-                } = &**call;
+                } = &self.ast().call(*call).clone();
                 self.operand(*callee);
                 self.out.push('(');
                 for (i, &a) in args.iter().enumerate() {

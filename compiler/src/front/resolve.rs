@@ -489,6 +489,7 @@ impl Resolver<'_> {
             ExprKind::IntLit {
                 value, negative, ..
             } => {
+                let value = value.u64();
                 if negative {
                     -(value as i128)
                 } else {

@@ -2389,6 +2389,7 @@ impl Checker<'_> {
                 negative,
                 suffix,
             } => {
+                let value = value.u64();
                 let v = if negative {
                     -(value as i128)
                 } else {
@@ -2401,7 +2402,7 @@ impl Checker<'_> {
                     Some(FloatTy::F32) => Types::F32,
                     _ => Types::F64,
                 };
-                self.set_fconst(e, t, value)
+                self.set_fconst(e, t, value.f64())
             }
             ExprKind::CharLit(c) => self.set_const(e, Types::U8, c as i128),
             ExprKind::StrLit(_) => Types::U8_SLICE,
@@ -2417,7 +2418,8 @@ impl Checker<'_> {
             ExprKind::Unary { op, arg } => self.unary(e, op, arg),
             ExprKind::Binary { op, lhs, rhs } => self.binary(e, op, lhs, rhs),
             ExprKind::Assign { op, lhs, rhs } => self.assign(e, op, lhs, rhs),
-            ExprKind::Call(ref call) => {
+            ExprKind::Call(call) => {
+                let call = ast.call(call);
                 self.call_expr(e, call.callee, &call.args, &call.names, span)
             }
             ExprKind::Index { base, index } => {
@@ -2498,8 +2500,8 @@ impl Checker<'_> {
             ExprKind::Member {
                 base,
                 name,
-                name_span,
-            } => self.member(e, base, name, name_span),
+                name_start,
+            } => self.member(e, base, name, ast.expr(e).member_name_span(name_start)),
             ExprKind::Cast { ty, arg } => {
                 let to = self.resolve_type(ty);
                 let from = self.expr(arg);
@@ -2710,9 +2712,10 @@ impl Checker<'_> {
             && let ExprKind::Member {
                 base: b2,
                 name: fname,
-                name_span: fspan,
+                name_start,
             } = self.ast.expr(base).kind
         {
+            let fspan = self.ast.expr(base).member_name_span(name_start);
             self.expr_t(b2);
             if let Res::Type(st) = self.typed.res(b2)
                 && let TypeKind::Struct(sd) = self.types.kind(st)
@@ -3042,8 +3045,9 @@ impl Checker<'_> {
             ExprKind::Member {
                 base,
                 name,
-                name_span,
+                name_start,
             } => {
+                let name_span = self.ast.expr(callee).member_name_span(name_start);
                 let bt = self.expr_t(base);
                 if let Res::Module(m) = self.typed.res(base) {
                     let ds = self.sema.modules[m.index()].scope.get(&name).cloned();
