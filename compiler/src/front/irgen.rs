@@ -563,6 +563,7 @@ impl ModGen<'_> {
             breaks: Vec::new(),
             continues: Vec::new(),
             ret: sig.ret,
+            arg_vals: Vec::new(),
         };
         let mut pi = 0;
         if sig.this.is_some() {
@@ -778,6 +779,9 @@ struct FnGen<'a, 'b> {
     breaks: Vec<BlockId>,
     continues: Vec<BlockId>,
     ret: TypeId,
+    /// Scratch list of a call's argument values (kept to reuse its allocation; a call
+    /// nested in an argument takes a fresh one).
+    arg_vals: Vec<Value>,
 }
 
 impl<'b> FnGen<'_, 'b> {
@@ -1818,7 +1822,8 @@ impl<'b> FnGen<'_, 'b> {
     }
 
     fn call(&mut self, e: ExprId) -> Val {
-        let Some(info) = self.typed().calls.get(&e).cloned() else {
+        // `typed()` and `types()` outlive `self`'s borrows: the call's data is used in place.
+        let Some(info) = self.typed().calls.get(&e) else {
             return Val::None;
         };
         let ret_ty = self.typed().expr_ty[e.index()];
@@ -1828,7 +1833,7 @@ impl<'b> FnGen<'_, 'b> {
                 let addr = self.slot(t);
                 let size = self.types().size(t);
                 self.zero_memory(addr, size);
-                let Some(layout) = self.types().structs.get(&sd).cloned() else {
+                let Some(layout) = self.types().structs.get(&sd) else {
                     return Val::A(addr);
                 };
                 for (i, a) in info.args.iter().enumerate() {
@@ -1848,8 +1853,10 @@ impl<'b> FnGen<'_, 'b> {
                 let Some(&fid) = self.m.funcs.get(&d) else {
                     return self.undef(ret_ty);
                 };
-                let sig = self.typed().func_sig.get(&d).cloned();
-                let mut vals = Vec::with_capacity(info.args.len() + 1);
+                let params: &[TypeId] =
+                    self.typed().func_sig.get(&d).map_or(&[], |s| &s.params[..]);
+                let mut vals = std::mem::take(&mut self.arg_vals);
+                vals.clear();
                 match info.this {
                     Some(ThisArg::Addr(x)) => {
                         let a = self.agg_addr(x);
@@ -1866,14 +1873,14 @@ impl<'b> FnGen<'_, 'b> {
                     }
                     None => {}
                 }
-                let params = sig.map(|s| s.params).unwrap_or_default();
                 for (i, a) in info.args.iter().enumerate() {
                     let t = params.get(i).copied().unwrap_or(Types::ERROR);
                     self.arg_value(*a, t, &mut vals);
                 }
                 let f = &self.m.module.functions[fid.index()];
                 let (ret, noreturn) = (f.sig.ret, f.noreturn);
-                let args = self.b.values(vals);
+                let args = self.b.values(vals.iter().copied());
+                self.arg_vals = vals;
                 let v = self.b.emit(Inst::Call { func: fid, args }, ret);
                 self.call_result(v, ret, noreturn, ret_ty)
             }
