@@ -175,29 +175,24 @@ pub struct PhiList {
     pub len: u32,
 }
 
-impl ValueList {
-    pub fn len(self) -> usize {
-        self.len as usize
-    }
-    pub fn is_empty(self) -> bool {
-        self.len == 0
-    }
-    fn range(self) -> std::ops::Range<usize> {
-        self.start as usize..self.start as usize + self.len as usize
-    }
+/// `len`, `is_empty` and the pool range of an out-of-line operand list.
+macro_rules! pool_list {
+    ($($name:ident),*) => {$(
+        impl $name {
+            pub fn len(self) -> usize {
+                self.len as usize
+            }
+            pub fn is_empty(self) -> bool {
+                self.len == 0
+            }
+            fn range(self) -> std::ops::Range<usize> {
+                self.start as usize..self.start as usize + self.len as usize
+            }
+        }
+    )*};
 }
 
-impl PhiList {
-    pub fn len(self) -> usize {
-        self.len as usize
-    }
-    pub fn is_empty(self) -> bool {
-        self.len == 0
-    }
-    fn range(self) -> std::ops::Range<usize> {
-        self.start as usize..self.start as usize + self.len as usize
-    }
-}
+pool_list!(ValueList, PhiList);
 
 impl Body {
     /// The values of a list (panics on a list not of this body; `verify` checks ranges).
